@@ -1,0 +1,188 @@
+#include "config/config.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace qs::config {
+namespace {
+
+// One setting: its flag, its variable, and how to store a value.
+struct Setting {
+  const char* flag;
+  const char* env;
+  std::function<bool(const std::string&, Config&)> apply;
+  const char* expectation;  // shown when apply refuses a value
+};
+
+bool ParseInt(const std::string& s, int64_t lo, int64_t hi, int64_t* out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return false;
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+template <typename T>
+std::function<bool(const std::string&, Config&)> IntSetting(T Config::*field,
+                                                            int64_t lo,
+                                                            int64_t hi) {
+  return [=](const std::string& s, Config& c) {
+    int64_t v;
+    if (!ParseInt(s, lo, hi, &v)) return false;
+    c.*field = static_cast<T>(v);
+    return true;
+  };
+}
+
+bool ParseHostPort(const std::string& s, HostPort* out) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (!IpAddress::Parse(host) && host != "localhost") return false;
+  int64_t port;
+  if (!ParseInt(s.substr(colon + 1), 0, 65535, &port)) return false;
+  out->host = host == "localhost" ? "127.0.0.1" : host;
+  out->port = static_cast<uint16_t>(port);
+  return true;
+}
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> kSettings{
+      {"listen", "QS_LISTEN",
+       [](const std::string& s, Config& c) { return ParseHostPort(s, &c.listen); },
+       "an address and port such as 0.0.0.0:8080"},
+      {"admin-listen", "QS_ADMIN_LISTEN",
+       [](const std::string& s, Config& c) {
+         return ParseHostPort(s, &c.admin_listen);
+       },
+       "an address and port such as 0.0.0.0:9090"},
+      {"database-url", "QS_DATABASE_URL",
+       [](const std::string& s, Config& c) {
+         c.database_url = s;
+         return !s.empty();
+       },
+       "a libpq URI or conninfo string"},
+      {"redis-url", "QS_REDIS_URL",
+       [](const std::string& s, Config& c) {
+         c.redis_url = s;
+         return s.rfind("redis://", 0) == 0;
+       },
+       "a redis:// URL"},
+      {"rate-limit", "QS_RATE_LIMIT", IntSetting(&Config::rate_limit, 1, 10000),
+       "an integer from 1 to 10000"},
+      {"unauth-rate-limit", "QS_UNAUTH_RATE_LIMIT",
+       IntSetting(&Config::unauth_rate_limit, 1, 10000),
+       "an integer from 1 to 10000"},
+      {"rate-limit-failure-mode", "QS_RATE_LIMIT_FAILURE_MODE",
+       [](const std::string& s, Config& c) {
+         if (s == "open") {
+           c.rate_limit_failure_mode = ratelimit::FailureMode::kOpen;
+         } else if (s == "closed") {
+           c.rate_limit_failure_mode = ratelimit::FailureMode::kClosed;
+         } else {
+           return false;
+         }
+         return true;
+       },
+       "open or closed"},
+      {"trusted-proxies", "QS_TRUSTED_PROXIES",
+       [](const std::string& s, Config& c) {
+         c.trusted_proxies.clear();
+         size_t start = 0;
+         while (start <= s.size()) {
+           size_t comma = s.find(',', start);
+           std::string item = s.substr(
+               start, comma == std::string::npos ? std::string::npos
+                                                 : comma - start);
+           while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+           while (!item.empty() && item.back() == ' ') item.pop_back();
+           if (!item.empty()) {
+             auto cidr = Cidr::Parse(item);
+             if (!cidr) return false;
+             c.trusted_proxies.push_back(*cidr);
+           }
+           if (comma == std::string::npos) break;
+           start = comma + 1;
+         }
+         return true;
+       },
+       "a comma-separated list of CIDRs such as 10.0.0.0/8,::1"},
+      {"public-base-url", "QS_PUBLIC_BASE_URL",
+       [](const std::string& s, Config& c) {
+         std::string v = s;
+         while (!v.empty() && v.back() == '/') v.pop_back();
+         c.public_base_url = v;
+         return v.empty() || v.rfind("http://", 0) == 0 ||
+                v.rfind("https://", 0) == 0;
+       },
+       "an http:// or https:// URL"},
+      {"log-level", "QS_LOG_LEVEL",
+       [](const std::string& s, Config& c) {
+         return log::ParseLevel(s, &c.log_level);
+       },
+       "debug, info, warn or error"},
+      {"drain-delay-seconds", "QS_DRAIN_DELAY_SECONDS",
+       IntSetting(&Config::drain_delay_seconds, 0, 300), "0 to 300"},
+      {"shutdown-timeout-seconds", "QS_SHUTDOWN_TIMEOUT_SECONDS",
+       IntSetting(&Config::shutdown_timeout_seconds, 1, 600), "1 to 600"},
+      {"database-timeout-ms", "QS_DATABASE_TIMEOUT_MS",
+       IntSetting(&Config::database_timeout_ms, 10, 60000), "10 to 60000"},
+      {"database-pool-size", "QS_DATABASE_POOL_SIZE",
+       IntSetting(&Config::database_pool_size, 1, 256), "1 to 256"},
+      {"redis-timeout-ms", "QS_REDIS_TIMEOUT_MS",
+       IntSetting(&Config::redis_timeout_ms, 1, 60000), "1 to 60000"},
+      {"http-threads", "QS_HTTP_THREADS", IntSetting(&Config::http_threads, 1, 64),
+       "1 to 64"},
+      {"workers", "QS_WORKERS", IntSetting(&Config::workers, 1, 1024),
+       "1 to 1024"},
+      {"key-cache-ttl-ms", "QS_KEY_CACHE_TTL_MS",
+       IntSetting(&Config::key_cache_ttl_ms, 0, 60000), "0 to 60000"},
+      {"migrations-dir", "QS_MIGRATIONS_DIR",
+       [](const std::string& s, Config& c) {
+         c.migrations_dir = s;
+         return !s.empty();
+       },
+       "a directory"},
+  };
+  return kSettings;
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+Result<Config> Load(Flags& flags, const EnvLookup& getenv) {
+  Config c;
+  for (const Setting& s : Settings()) {
+    std::optional<std::string> value = flags.Take(s.flag);
+    std::string source = std::string("--") + s.flag;
+    if (!value) {
+      value = getenv(s.env);
+      source = s.env;
+    }
+    if (!value) continue;
+    if (!s.apply(*value, c)) {
+      // The value itself is not echoed: it may be a URL with a password.
+      return Error::InvalidArgument("invalid setting " + source + ": expected " +
+                                    s.expectation);
+    }
+  }
+  return c;
+}
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+}  // namespace qs::config

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cidr.h"
+#include "common/status.h"
+#include "config/flags.h"
+#include "log/log.h"
+#include "ratelimit/hourly_limiter.h"
+
+namespace qs::config {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const;
+};
+
+// The service's settings, validated once at start-up. Immutable after Load.
+struct Config {
+  HostPort listen{"0.0.0.0", 8080};
+  HostPort admin_listen{"0.0.0.0", 9090};
+  std::string database_url = "postgresql://localhost/querystatus";
+  std::string redis_url = "redis://localhost:6379/0";
+  int32_t rate_limit = 5000;
+  int32_t unauth_rate_limit = 1000;
+  ratelimit::FailureMode rate_limit_failure_mode = ratelimit::FailureMode::kOpen;
+  std::vector<Cidr> trusted_proxies;
+  std::string public_base_url;  // empty: path-absolute links
+  log::Level log_level = log::Level::kInfo;
+  int drain_delay_seconds = 5;
+  int shutdown_timeout_seconds = 30;
+  int database_timeout_ms = 2000;
+  int database_pool_size = 16;
+  int redis_timeout_ms = 200;
+  int http_threads = 2;
+  int workers = 16;
+  int key_cache_ttl_ms = 5000;
+  std::string migrations_dir = "migrations";
+};
+
+// Reads every setting from `flags` (taking the ones it knows) and from the
+// environment through `getenv`; a flag wins over its variable. An invalid
+// value is an error whose text names the setting.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+Result<Config> Load(Flags& flags, const EnvLookup& getenv);
+
+// The process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+}  // namespace qs::config

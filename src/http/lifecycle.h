@@ -1,0 +1,57 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+namespace qs::http {
+
+// Draining state and the count of requests in flight, shared by the public
+// listener (which counts) and the admin listener (which reports readiness).
+class Lifecycle {
+ public:
+  // Marks one request as in flight for the guard's lifetime.
+  class InFlight {
+   public:
+    explicit InFlight(Lifecycle* owner) : owner_(owner) { owner_->Enter(); }
+    ~InFlight() {
+      if (owner_) owner_->Leave();
+    }
+    InFlight(InFlight&& other) noexcept : owner_(other.owner_) {
+      other.owner_ = nullptr;
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    InFlight& operator=(InFlight&&) = delete;
+
+   private:
+    Lifecycle* owner_;
+  };
+
+  void BeginDrain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+  int in_flight() const { return in_flight_.load(); }
+
+  // Waits until no request is in flight; false if `timeout` passed first.
+  bool WaitIdle(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return in_flight_.load() == 0; });
+  }
+
+ private:
+  void Enter() { in_flight_.fetch_add(1); }
+  void Leave() {
+    if (in_flight_.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+  }
+
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace qs::http

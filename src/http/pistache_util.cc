@@ -1,0 +1,112 @@
+#include "http/pistache_util.h"
+
+namespace qs::http {
+
+using Pistache::Http::Header::Connection;
+
+void PrepareConnectionHeader(const Pistache::Http::Request& request,
+                             Pistache::Http::ResponseWriter& writer,
+                             bool draining) {
+  if (draining) {
+    writer.headers().remove<Connection>();
+    writer.headers().add<Connection>(Pistache::Http::ConnectionControl::Close);
+    return;
+  }
+  if (request.version() == Pistache::Http::Version::Http11 &&
+      !request.headers().tryGet<Connection>()) {
+    writer.headers().remove<Connection>();
+  }
+}
+
+const char* MethodName(Pistache::Http::Method method) {
+  using Pistache::Http::Method;
+  switch (method) {
+    case Method::Get:
+      return "GET";
+    case Method::Options:
+      return "OPTIONS";
+    case Method::Post:
+      return "POST";
+    case Method::Put:
+      return "PUT";
+    case Method::Delete:
+      return "DELETE";
+    case Method::Patch:
+      return "PATCH";
+    case Method::Head:
+      return "HEAD";
+    default:
+      return "OTHER";
+  }
+}
+
+namespace {
+
+// Pistache 0.0.5 writes only typed headers to the wire (raw ones added with
+// addRaw are silently dropped), so every header we set is one of these.
+class NamedHeader final : public Pistache::Http::Header::Header {
+ public:
+  NamedHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void parse(const std::string& data) override { value_ = data; }
+  void write(std::ostream& os) const override { os << value_; }
+#ifdef SAFE_HEADER_CAST
+  // Only typed headers are ever cast; a distinct hash keeps ours apart.
+  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+#endif
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+}  // namespace
+
+void SetHeader(Pistache::Http::ResponseWriter& writer, const std::string& name,
+               std::string value) {
+  writer.headers().add(std::make_shared<NamedHeader>(name, std::move(value)));
+}
+
+std::optional<std::string> RequestHeader(const Pistache::Http::Request& request,
+                                         const std::string& name) {
+  const auto& headers = request.headers();
+  if (auto typed = headers.tryGet(name)) {
+    std::ostringstream os;
+    typed->write(os);
+    return os.str();
+  }
+  if (auto raw = headers.tryGetRaw(name)) return raw->value();
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Pistache::Http::Endpoint>> StartEndpoint(
+    const config::HostPort& listen, int threads,
+    const std::shared_ptr<Pistache::Http::Handler>& handler) {
+  using Pistache::Flags;
+  using Pistache::Tcp::Options;
+  constexpr int kBacklog = 4096;
+  try {
+    Pistache::Address address(listen.host, Pistache::Port(listen.port));
+    auto endpoint = std::make_unique<Pistache::Http::Endpoint>(address);
+    Flags<Options> flags(Options::ReuseAddr);
+    flags |= Options::NoDelay;
+    endpoint->init(Pistache::Http::Endpoint::options()
+                       .threads(threads)
+                       .flags(flags)
+                       .maxRequestSize(16384)
+                       .headerTimeout(std::chrono::seconds(10))
+                       .keepaliveTimeout(std::chrono::seconds(75)));
+    // Options::backlog() does not reach the listener in 0.0.5; this does.
+    endpoint->initArgs(static_cast<size_t>(threads), flags, std::string(),
+                       kBacklog);
+    endpoint->setHandler(handler);
+    endpoint->serveThreaded();
+    return endpoint;
+  } catch (const std::exception& e) {
+    return Error{ErrorCode::kUnavailable, "cannot listen",
+                 "cannot listen on " + listen.ToString() + ": " + e.what()};
+  }
+}
+
+}  // namespace qs::http

@@ -1,0 +1,263 @@
+#include "http/public_server.h"
+
+#include <chrono>
+
+#include "api/status_json.h"
+#include "http/client_address.h"
+#include "http/error_mapping.h"
+#include "http/pistache_util.h"
+#include "http/request_id.h"
+#include "log/log.h"
+
+namespace qs::http {
+namespace {
+
+using Pistache::Http::Code;
+using Pistache::Http::Method;
+using Pistache::Http::Request;
+using Pistache::Http::ResponseWriter;
+
+constexpr char kStatusRoute[] = "/query/status";
+constexpr char kExposedHeaders[] =
+    "X-RateLimit-Limit, X-RateLimit-Remaining, RateLimit, RateLimit-Policy, "
+    "Retry-After, X-Request-Id";
+constexpr char kRealm[] = "Bearer realm=\"querystatus\"";
+
+// Everything the HTTP edge needs to finish one request, wherever it runs.
+struct Exchange {
+  ResponseWriter writer;
+  std::string request_id;
+  const char* method;
+  const char* route;
+  std::chrono::steady_clock::time_point start;
+  Lifecycle::InFlight in_flight;
+};
+
+class Responder {
+ public:
+  Responder(metrics::Metrics& metrics) : metrics_(metrics) {}
+
+  // Headers every public response carries.
+  static void CommonHeaders(Exchange& ex) {
+    SetHeader(ex.writer, "Access-Control-Allow-Origin", "*");
+    SetHeader(ex.writer, "Access-Control-Expose-Headers", kExposedHeaders);
+    SetHeader(ex.writer, "Cache-Control", "no-store");
+    SetHeader(ex.writer, "X-Request-Id", ex.request_id);
+  }
+
+  static void RateHeaders(Exchange& ex, const api::RateInfo& rate) {
+    std::string limit = std::to_string(rate.limit);
+    std::string remaining = std::to_string(rate.remaining);
+    SetHeader(ex.writer, "X-RateLimit-Limit", limit);
+    SetHeader(ex.writer, "X-RateLimit-Remaining", remaining);
+    SetHeader(ex.writer, "RateLimit-Policy", "\"hourly\";q=" + limit + ";w=3600");
+    SetHeader(ex.writer, "RateLimit", "\"hourly\";r=" + remaining +
+                                          ";t=" + std::to_string(rate.reset_seconds));
+  }
+
+  // Sends and records the request in the metrics and the access log.
+  void Finish(Exchange& ex, int status, const std::string& body,
+              const char* content_type, int64_t license_id, int64_t rows,
+              const std::string& client) {
+    if (content_type != nullptr) SetHeader(ex.writer, "Content-Type", content_type);
+    ex.writer.send(static_cast<Code>(status), body);
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - ex.start)
+                         .count();
+    metrics_.Requests(ex.method, ex.route, status).Increment();
+    metrics_.RequestDuration(ex.method, ex.route).Observe(seconds);
+    AccessLog(ex, status, seconds, license_id, rows, client);
+  }
+
+  void SendReply(Exchange& ex, const api::StatusReply& reply,
+                 const std::string& client) {
+    CommonHeaders(ex);
+    if (!reply.error) {
+      RateHeaders(ex, *reply.rate);
+      Finish(ex, 200, reply.body, "application/json", reply.license_id,
+             reply.rows, client);
+      return;
+    }
+    const Error& error = *reply.error;
+    HttpError h = MapError(error.code);
+    if (h.status == 500) {
+      log::Event(log::Level::kError, "request_failed",
+                 {{"request_id", ex.request_id},
+                  {"code", ErrorCodeName(error.code)},
+                  {"error", error.internal}});
+    } else if (reply.rate) {
+      RateHeaders(ex, *reply.rate);
+    }
+    if (h.status == 429 && reply.rate) {
+      int64_t retry = std::max<int64_t>(1, std::min<int64_t>(86400, reply.rate->reset_seconds));
+      SetHeader(ex.writer, "Retry-After", std::to_string(retry));
+    }
+    if (h.status == 401) {
+      std::string challenge = kRealm;
+      if (reply.credential_given) challenge += ", error=\"invalid_token\"";
+      SetHeader(ex.writer, "WWW-Authenticate", challenge);
+    }
+    if (h.status == 404) {
+      Finish(ex, 404, api::RenderNotFoundBody(), "application/json",
+             reply.license_id, 0, client);
+      return;
+    }
+    Finish(ex, h.status, ProblemBody(error, ex.request_id),
+           "application/problem+json", reply.license_id, 0, client);
+  }
+
+ private:
+  void AccessLog(const Exchange& ex, int status, double seconds,
+                 int64_t license_id, int64_t rows, const std::string& client) {
+    if (!log::Enabled(log::Level::kInfo)) return;
+    // Never the path with its query string, nor any header: the query string
+    // may hold an api_key.
+    std::string line;
+    line.reserve(256);
+    line += "{\"level\":\"info\",\"event\":\"access\",\"request_id\":";
+    log::AppendJsonString(line, ex.request_id);
+    line += ",\"method\":\"";
+    line += ex.method;
+    line += "\",\"route\":\"";
+    line += ex.route;
+    line += "\",\"status\":";
+    line += std::to_string(status);
+    line += ",\"duration_ms\":";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", seconds * 1000);
+    line += buf;
+    line += ",\"rows\":";
+    line += std::to_string(rows);
+    line += ",\"license_id\":";
+    line += license_id > 0 ? std::to_string(license_id) : "null";
+    line += ",\"client\":";
+    log::AppendJsonString(line, client);
+    line += '}';
+    log::Line(line);
+  }
+
+  metrics::Metrics& metrics_;
+};
+
+class Handler final : public Pistache::Http::Handler {
+ public:
+  HTTP_PROTOTYPE(Handler)
+
+  struct Shared {
+    PublicServerOptions options;
+    api::StatusService& service;
+    WorkerPool& workers;
+    Lifecycle& lifecycle;
+    metrics::Metrics& metrics;
+    Responder responder;
+  };
+
+  explicit Handler(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  void onRequest(const Request& request, ResponseWriter writer) override {
+    Shared& s = *shared_;
+    PrepareConnectionHeader(request, writer, s.lifecycle.draining());
+    bool is_status = request.resource() == kStatusRoute;
+    auto ex = std::make_shared<Exchange>(Exchange{
+        std::move(writer), NewRequestId(), MethodName(request.method()),
+        is_status ? kStatusRoute : "other", std::chrono::steady_clock::now(),
+        Lifecycle::InFlight(&s.lifecycle)});
+    s.metrics.in_flight().Increment();
+    std::string client = request.address().host();
+
+    if (!is_status) {
+      Responder::CommonHeaders(*ex);
+      Done(*ex, 404, EdgeProblemBody(404, "Not Found", "No such resource",
+                                     ex->request_id),
+           client);
+      return;
+    }
+    if (request.method() == Method::Options) {
+      Responder::CommonHeaders(*ex);
+      SetHeader(ex->writer, "Access-Control-Allow-Methods", "GET, OPTIONS");
+      SetHeader(ex->writer, "Access-Control-Allow-Headers", "Authorization");
+      SetHeader(ex->writer, "Access-Control-Max-Age", "86400");
+      s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
+      s.metrics.in_flight().Decrement();
+      return;
+    }
+    if (request.method() != Method::Get) {
+      Responder::CommonHeaders(*ex);
+      SetHeader(ex->writer, "Allow", "GET, OPTIONS");
+      Done(*ex, 405,
+           EdgeProblemBody(405, "Method Not Allowed",
+                           "Only GET and OPTIONS are allowed here", ex->request_id),
+           client);
+      return;
+    }
+
+    api::StatusCall call;
+    call.request_id = ex->request_id;
+    const auto& query = request.query();
+    call.json_param = query.get("json");
+    call.authorization = RequestHeader(request, "Authorization");
+    call.client_address = ResolveClientAddress(
+        client, RequestHeader(request, "X-Forwarded-For"), s.options.trusted_proxies);
+
+    auto shared = shared_;
+    bool queued = s.workers.TrySubmit([shared, ex, call = std::move(call)] {
+      api::StatusReply reply = shared->service.Handle(call);
+      shared->responder.SendReply(*ex, reply, call.client_address);
+      shared->metrics.in_flight().Decrement();
+    });
+    if (!queued) {
+      Responder::CommonHeaders(*ex);
+      SetHeader(ex->writer, "Retry-After", "1");
+      Done(*ex, 503,
+           EdgeProblemBody(503, "Service Unavailable",
+                           "The service is overloaded, retry shortly", ex->request_id),
+           client);
+    }
+  }
+
+ private:
+  void Done(Exchange& ex, int status, const std::string& body,
+            const std::string& client) {
+    shared_->responder.Finish(ex, status, body, "application/problem+json", 0, 0,
+                              client);
+    shared_->metrics.in_flight().Decrement();
+  }
+
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+PublicServer::PublicServer(PublicServerOptions options, api::StatusService& service,
+                           WorkerPool& workers, Lifecycle& lifecycle,
+                           metrics::Metrics& metrics)
+    : options_(std::move(options)),
+      service_(service),
+      workers_(workers),
+      lifecycle_(lifecycle),
+      metrics_(metrics) {}
+
+PublicServer::~PublicServer() { Shutdown(); }
+
+Status PublicServer::Start() {
+  auto shared = std::make_shared<Handler::Shared>(Handler::Shared{
+      options_, service_, workers_, lifecycle_, metrics_, Responder(metrics_)});
+  auto endpoint = StartEndpoint(options_.listen, options_.threads,
+                                std::make_shared<Handler>(shared));
+  if (!endpoint.ok()) return endpoint.error();
+  endpoint_ = std::move(endpoint.value());
+  return std::nullopt;
+}
+
+uint16_t PublicServer::port() const {
+  return endpoint_ ? static_cast<uint16_t>(endpoint_->getPort()) : 0;
+}
+
+void PublicServer::Shutdown() {
+  if (endpoint_) {
+    endpoint_->shutdown();
+    endpoint_.reset();
+  }
+}
+
+}  // namespace qs::http

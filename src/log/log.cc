@@ -1,0 +1,150 @@
+#include "log/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace qs::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::mutex g_out_mu;
+
+const char* LevelName(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+void AppendTimestamp(std::string& out) {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                now.time_since_epoch())
+                .count() %
+            1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  out += '"';
+  out += buf;
+  out += '"';
+}
+
+}  // namespace
+
+bool ParseLevel(std::string_view name, Level* out) {
+  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (name == LevelName(l)) {
+      *out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
+
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+void Event(Level level, std::string_view event,
+           std::initializer_list<Field> fields) {
+  if (!Enabled(level)) return;
+  std::string line;
+  line.reserve(128);
+  line += "{\"ts\":";
+  AppendTimestamp(line);
+  line += ",\"level\":\"";
+  line += LevelName(level);
+  line += "\",\"event\":";
+  AppendJsonString(line, event);
+  for (const auto& [k, v] : fields) {
+    line += ',';
+    AppendJsonString(line, k);
+    line += ':';
+    AppendJsonString(line, v);
+  }
+  line += '}';
+  Line(line);
+}
+
+void Line(std::string_view json) {
+  std::lock_guard<std::mutex> lock(g_out_mu);
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string RedactUrl(std::string_view url) {
+  // scheme://user:password@host -> scheme://user:***@host
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    // conninfo form: password=... up to the next space
+    std::string out(url);
+    auto p = out.find("password=");
+    if (p != std::string::npos) {
+      auto end = out.find(' ', p);
+      out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9,
+                  "***");
+    }
+    return out;
+  }
+  auto at = url.find('@', scheme + 3);
+  if (at == std::string_view::npos) return std::string(url);
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  std::string out(url.substr(0, colon + 1));
+  out += "***";
+  out += url.substr(at);
+  return out;
+}
+
+}  // namespace qs::log

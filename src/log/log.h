@@ -1,0 +1,34 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace qs::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+// Parses debug, info, warn, error.
+bool ParseLevel(std::string_view name, Level* out);
+void SetLevel(Level level);
+bool Enabled(Level level);
+
+using Field = std::pair<std::string_view, std::string_view>;
+
+// Writes one JSON line to stdout: {"ts":..., "level":..., "event":..., ...}.
+// Values are JSON-escaped. Callers must never pass a secret (a token, an
+// api_key, an Authorization header, a password in a URL).
+void Event(Level level, std::string_view event,
+           std::initializer_list<Field> fields = {});
+
+// Writes an already-formatted JSON object as one line on stdout.
+void Line(std::string_view json);
+
+// Appends `s` to `out` as a JSON string literal, quotes included.
+void AppendJsonString(std::string& out, std::string_view s);
+
+// The URL with any password replaced by "***", for logs.
+std::string RedactUrl(std::string_view url);
+
+}  // namespace qs::log

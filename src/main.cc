@@ -1,0 +1,162 @@
+// querystatus: wires configuration, clients and services together. No logic
+// lives here beyond the order of start-up and shutdown.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/status_service.h"
+#include "auth/authenticator.h"
+#include "cli/commands.h"
+#include "common/clock.h"
+#include "common/worker_pool.h"
+#include "config/config.h"
+#include "http/admin_server.h"
+#include "http/lifecycle.h"
+#include "http/public_server.h"
+#include "log/log.h"
+#include "metrics/metrics.h"
+#include "ratelimit/hourly_limiter.h"
+#include "ratelimit/redis_window_counter.h"
+#include "store/pg_pool.h"
+#include "store/pg_stores.h"
+
+namespace {
+
+using qs::config::Config;
+using std::chrono::milliseconds;
+
+constexpr size_t kMaxQueuedRequests = 10000;
+
+int Fail(const std::string& what) {
+  qs::log::Event(qs::log::Level::kError, "startup_failed", {{"error", what}});
+  std::cerr << "error: " << what << "\n";
+  return 1;
+}
+
+int Serve(const Config& c) {
+  // SIGTERM and SIGINT are taken by sigwait below; block them before any
+  // thread starts so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto redis_options = qs::ratelimit::RedisWindowCounter::ParseRedisUrl(c.redis_url);
+  if (!redis_options.ok()) return Fail(redis_options.error().detail);
+  redis_options.value().command_timeout = milliseconds(c.redis_timeout_ms);
+  redis_options.value().connect_timeout = milliseconds(c.redis_timeout_ms);
+
+  qs::metrics::Metrics metrics;
+  qs::SystemClock clock;
+  qs::store::PgPool pool({c.database_url, c.database_pool_size,
+                          milliseconds(c.database_timeout_ms)},
+                         qs::store::PrepareServingStatements, metrics);
+  qs::store::PgQueryStore queries(pool);
+  qs::store::PgKeyStore keys(pool);
+  qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
+  qs::ratelimit::HourlyLimiter limiter(counter, clock, c.rate_limit_failure_mode,
+                                       metrics);
+  qs::auth::Authenticator authenticator(
+      keys, clock, metrics,
+      {c.rate_limit, milliseconds(c.key_cache_ttl_ms), 100000});
+  qs::api::StatusService service(authenticator, limiter, queries, metrics,
+                                 {c.unauth_rate_limit, c.public_base_url});
+  qs::WorkerPool workers(c.workers, kMaxQueuedRequests);
+  qs::http::Lifecycle lifecycle;
+
+  bool redis_decides =
+      c.rate_limit_failure_mode == qs::ratelimit::FailureMode::kClosed;
+  qs::http::AdminServer admin(
+      c.admin_listen, lifecycle, metrics, [&pool, &counter, redis_decides] {
+        bool pg_ok = !pool.Ping().has_value();
+        bool redis_ok = !counter.Ping().has_value();
+        qs::http::Readiness r;
+        r.ready = pg_ok && (redis_ok || !redis_decides);
+        r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
+                 "\",\"postgres\":\"" + (pg_ok ? "ok" : "unavailable") +
+                 "\",\"redis\":\"" + (redis_ok ? "ok" : "unavailable") + "\"}";
+        return r;
+      });
+  qs::http::PublicServer server({c.listen, c.http_threads, c.trusted_proxies},
+                                service, workers, lifecycle, metrics);
+  if (auto e = admin.Start()) return Fail(e->internal);
+  if (auto e = server.Start()) return Fail(e->internal);
+  qs::log::Event(qs::log::Level::kInfo, "started",
+                 {{"listen", c.listen.host + ":" + std::to_string(server.port())},
+                  {"admin_listen",
+                   c.admin_listen.host + ":" + std::to_string(admin.port())},
+                  {"database", qs::log::RedactUrl(c.database_url)},
+                  {"redis", qs::log::RedactUrl(c.redis_url)},
+                  {"version", QS_VERSION},
+                  {"commit", QS_GIT_COMMIT}});
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+
+  // Drain: fail readiness so the load balancer stops sending, keep serving
+  // while it notices, then wait for the requests in flight, then stop.
+  qs::log::Event(qs::log::Level::kInfo, "drain_started",
+                 {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+                  {"drain_delay_seconds", std::to_string(c.drain_delay_seconds)}});
+  lifecycle.BeginDrain();
+  metrics.ready().Set(0);
+  std::this_thread::sleep_for(std::chrono::seconds(c.drain_delay_seconds));
+  bool idle = lifecycle.WaitIdle(std::chrono::seconds(c.shutdown_timeout_seconds));
+  server.Shutdown();
+  admin.Shutdown();
+  qs::log::Event(qs::log::Level::kInfo, "stopped",
+                 {{"in_flight_abandoned", std::to_string(lifecycle.in_flight())},
+                  {"clean", idle ? "true" : "false"}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A peer that went away must not kill the process (libpq, hiredis and
+  // Pistache all write to sockets).
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> words, rest;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (rest.empty() && arg.rfind("--", 0) != 0) {
+      words.push_back(arg);
+    } else {
+      rest.push_back(arg);
+    }
+  }
+  if (words.empty() || words[0] == "help" ||
+      (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h"))) {
+    std::cout << qs::cli::Usage();
+    return words.empty() && rest.empty() ? 2 : 0;
+  }
+  auto flags = qs::config::Flags::Parse(rest);
+  if (!flags.ok()) {
+    std::cerr << "error: " << flags.error().detail << "\n" << qs::cli::Usage();
+    return 2;
+  }
+  auto config = qs::config::Load(flags.value(), qs::config::ProcessEnv);
+  if (!config.ok()) {
+    std::cerr << "error: " << config.error().detail << "\n";
+    return 2;
+  }
+  qs::log::SetLevel(config.value().log_level);
+
+  if (words.size() == 1 && words[0] == "serve") {
+    std::string unknown = flags.value().FirstUnknown();
+    if (!unknown.empty()) {
+      std::cerr << "error: unknown flag " << unknown << "\n";
+      return 2;
+    }
+    return Serve(config.value());
+  }
+  return qs::cli::RunCommand(words, flags.value(), config.value(), std::cin,
+                             std::cout, std::cerr);
+}

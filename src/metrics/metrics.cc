@@ -1,0 +1,162 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace qs::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+// 100 us .. 10 s: polls answered from memory take well under a millisecond,
+// a slow database or a 10,000-row page takes far longer.
+const Histogram::BucketBoundaries& LatencyBuckets() {
+  static const Histogram::BucketBoundaries kBuckets{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,  5, 10};
+  return kBuckets;
+}
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  requests_ = &BuildCounter()
+                   .Name("querystatus_http_requests_total")
+                   .Help("HTTP requests answered, by method, route template "
+                         "and status code")
+                   .Register(r);
+  request_duration_ = &BuildHistogram()
+                           .Name("querystatus_http_request_duration_seconds")
+                           .Help("Time from request parsed to response sent")
+                           .Register(r);
+  in_flight_ = &BuildGauge()
+                    .Name("querystatus_http_requests_in_flight")
+                    .Help("Requests being processed now")
+                    .Register(r)
+                    .Add({});
+  response_rows_ = &BuildCounter()
+                        .Name("querystatus_response_rows_total")
+                        .Help("Result rows served in 200 responses")
+                        .Register(r)
+                        .Add({});
+  ratelimit_ = &BuildCounter()
+                    .Name("querystatus_ratelimit_decisions_total")
+                    .Help("Rate-limit decisions by outcome and scope")
+                    .Register(r);
+  auth_failures_ = &BuildCounter()
+                        .Name("querystatus_auth_failures_total")
+                        .Help("Requests refused authentication, by reason")
+                        .Register(r);
+  auto& key_cache = BuildCounter()
+                        .Name("querystatus_key_cache_lookups_total")
+                        .Help("API key cache lookups by result")
+                        .Register(r);
+  key_cache_hits_ = &key_cache.Add({{"result", "hit"}});
+  key_cache_misses_ = &key_cache.Add({{"result", "miss"}});
+  pg_duration_ = &BuildHistogram()
+                      .Name("querystatus_postgres_query_duration_seconds")
+                      .Help("PostgreSQL round trips by operation")
+                      .Register(r);
+  pg_errors_ = &BuildCounter()
+                    .Name("querystatus_postgres_errors_total")
+                    .Help("PostgreSQL failures by operation")
+                    .Register(r);
+  redis_duration_ = &BuildHistogram()
+                         .Name("querystatus_redis_command_duration_seconds")
+                         .Help("Redis round trips by operation")
+                         .Register(r);
+  redis_errors_ = &BuildCounter()
+                       .Name("querystatus_redis_errors_total")
+                       .Help("Redis failures by operation")
+                       .Register(r);
+  pool_connections_ = &BuildGauge()
+                           .Name("querystatus_pool_connections")
+                           .Help("Backend connections by pool and state")
+                           .Register(r);
+  pool_wait_ = &BuildHistogram()
+                    .Name("querystatus_pool_wait_seconds")
+                    .Help("Time spent waiting for a pooled connection")
+                    .Register(r);
+  pool_wait_timeouts_ = &BuildCounter()
+                             .Name("querystatus_pool_wait_timeouts_total")
+                             .Help("Waits for a pooled connection that timed out")
+                             .Register(r);
+  status_cache_ = &BuildCounter()
+                       .Name("querystatus_status_cache_lookups_total")
+                       .Help("Per-instance status cache lookups by result")
+                       .Register(r);
+  ready_ = &BuildGauge()
+                .Name("querystatus_ready")
+                .Help("1 while the instance reports ready")
+                .Register(r)
+                .Add({});
+  BuildGauge()
+      .Name("querystatus_build_info")
+      .Help("Build of the running binary; always 1")
+      .Register(r)
+      .Add({{"version", QS_VERSION}, {"commit", QS_GIT_COMMIT}})
+      .Set(1);
+}
+
+std::string Metrics::Serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+prometheus::Counter& Metrics::Requests(const std::string& method,
+                                       const std::string& route, int status) {
+  return requests_->Add(
+      {{"method", method}, {"route", route}, {"status", std::to_string(status)}});
+}
+
+prometheus::Histogram& Metrics::RequestDuration(const std::string& method,
+                                                const std::string& route) {
+  return request_duration_->Add({{"method", method}, {"route", route}},
+                                LatencyBuckets());
+}
+
+prometheus::Counter& Metrics::RateLimitDecision(const std::string& decision,
+                                                const std::string& scope) {
+  return ratelimit_->Add({{"decision", decision}, {"scope", scope}});
+}
+
+prometheus::Counter& Metrics::AuthFailure(const std::string& reason) {
+  return auth_failures_->Add({{"reason", reason}});
+}
+
+prometheus::Histogram& Metrics::PostgresDuration(const std::string& operation) {
+  return pg_duration_->Add({{"operation", operation}}, LatencyBuckets());
+}
+
+prometheus::Counter& Metrics::PostgresErrors(const std::string& operation) {
+  return pg_errors_->Add({{"operation", operation}});
+}
+
+prometheus::Histogram& Metrics::RedisDuration(const std::string& operation) {
+  return redis_duration_->Add({{"operation", operation}}, LatencyBuckets());
+}
+
+prometheus::Counter& Metrics::RedisErrors(const std::string& operation) {
+  return redis_errors_->Add({{"operation", operation}});
+}
+
+prometheus::Gauge& Metrics::PoolConnections(const std::string& pool,
+                                            const std::string& state) {
+  return pool_connections_->Add({{"pool", pool}, {"state", state}});
+}
+
+prometheus::Histogram& Metrics::PoolWait(const std::string& pool) {
+  return pool_wait_->Add({{"pool", pool}}, LatencyBuckets());
+}
+
+prometheus::Counter& Metrics::PoolWaitTimeouts(const std::string& pool) {
+  return pool_wait_timeouts_->Add({{"pool", pool}});
+}
+
+prometheus::Counter& Metrics::StatusCache(const std::string& result) {
+  return status_cache_->Add({{"result", result}});
+}
+
+}  // namespace qs::metrics

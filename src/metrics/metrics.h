@@ -1,0 +1,84 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace qs::metrics {
+
+// Every metric the service exports, registered once on its own registry.
+// Labels are bounded sets (route templates, status codes, fixed reasons):
+// never a raw path, a schedule id or a key.
+//
+// Thread-safe: prometheus-cpp metrics are atomic, and Family::Add is locked.
+// Hot-path callers should resolve a labelled child once and keep the
+// reference (children live as long as the registry).
+class Metrics {
+ public:
+  Metrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+  // The text exposition format of everything registered.
+  std::string Serialize() const;
+
+  // HTTP edge.
+  prometheus::Counter& Requests(const std::string& method,
+                                const std::string& route, int status);
+  prometheus::Histogram& RequestDuration(const std::string& method,
+                                         const std::string& route);
+  prometheus::Gauge& in_flight() { return *in_flight_; }
+  prometheus::Counter& response_rows() { return *response_rows_; }
+
+  // Rate limiting: decision is allowed, limited, fail_open or fail_closed;
+  // scope is key or address.
+  prometheus::Counter& RateLimitDecision(const std::string& decision,
+                                         const std::string& scope);
+  // Authentication failures: missing, unknown, revoked, expired, mismatch.
+  prometheus::Counter& AuthFailure(const std::string& reason);
+  prometheus::Counter& key_cache_hits() { return *key_cache_hits_; }
+  prometheus::Counter& key_cache_misses() { return *key_cache_misses_; }
+
+  // Backends: operation is a fixed statement or command name.
+  prometheus::Histogram& PostgresDuration(const std::string& operation);
+  prometheus::Counter& PostgresErrors(const std::string& operation);
+  prometheus::Histogram& RedisDuration(const std::string& operation);
+  prometheus::Counter& RedisErrors(const std::string& operation);
+
+  // Connection pools: pool is postgres or redis.
+  prometheus::Gauge& PoolConnections(const std::string& pool,
+                                     const std::string& state);
+  prometheus::Histogram& PoolWait(const std::string& pool);
+  prometheus::Counter& PoolWaitTimeouts(const std::string& pool);
+
+  // Per-instance status cache (LISTEN/NOTIFY driven).
+  prometheus::Counter& StatusCache(const std::string& result);
+  prometheus::Gauge& ready() { return *ready_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* request_duration_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Counter* response_rows_;
+  prometheus::Family<prometheus::Counter>* ratelimit_;
+  prometheus::Family<prometheus::Counter>* auth_failures_;
+  prometheus::Counter* key_cache_hits_;
+  prometheus::Counter* key_cache_misses_;
+  prometheus::Family<prometheus::Histogram>* pg_duration_;
+  prometheus::Family<prometheus::Counter>* pg_errors_;
+  prometheus::Family<prometheus::Histogram>* redis_duration_;
+  prometheus::Family<prometheus::Counter>* redis_errors_;
+  prometheus::Family<prometheus::Gauge>* pool_connections_;
+  prometheus::Family<prometheus::Histogram>* pool_wait_;
+  prometheus::Family<prometheus::Counter>* pool_wait_timeouts_;
+  prometheus::Family<prometheus::Counter>* status_cache_;
+  prometheus::Gauge* ready_;
+};
+
+}  // namespace qs::metrics

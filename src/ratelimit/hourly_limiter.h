@@ -1,0 +1,61 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "metrics/metrics.h"
+#include "ratelimit/local_window_counter.h"
+#include "ratelimit/window_counter.h"
+
+namespace qs::ratelimit {
+
+// What to do when the shared counter (Redis) does not answer.
+enum class FailureMode {
+  kOpen,    // keep serving, counted by a per-instance local counter
+  kClosed,  // refuse: the caller answers 500
+};
+
+struct RateDecision {
+  bool allowed = true;
+  int32_t limit = 0;
+  int32_t remaining = 0;      // never below 0
+  int64_t reset_seconds = 0;  // whole seconds until the window ends, >= 1
+  bool failed_open = false;   // counted locally because Redis failed
+};
+
+// Hourly fixed-window limiter. A request is allowed while the count of its
+// bucket in the current window is <= limit, so with any number of instances
+// sharing one Redis exactly `limit` requests of a window are allowed.
+class HourlyLimiter {
+ public:
+  static constexpr int64_t kWindowSeconds = 3600;
+
+  HourlyLimiter(WindowCounter& shared, const Clock& clock, FailureMode mode,
+                metrics::Metrics& metrics);
+
+  // `scope` is "key" or "address" (a metric label); `bucket` names the
+  // counted subject, e.g. "k:42" or "a:203.0.113.9". Counts this request.
+  // Returns kUnavailable only in fail-closed mode when Redis fails.
+  Result<RateDecision> Check(const std::string& scope,
+                             const std::string& bucket, int32_t limit);
+
+ private:
+  WindowCounter& shared_;
+  const Clock& clock_;
+  FailureMode mode_;
+  metrics::Metrics& metrics_;
+  LocalWindowCounter local_;
+
+  // The fail-open log line is rate-limited (the metric is not): steady-clock
+  // nanoseconds before which no further line is written, and how many
+  // fail-open decisions went unlogged since the last line.
+  static constexpr std::chrono::seconds kFailOpenLogInterval{10};
+  std::atomic<int64_t> next_fail_open_log_ns_{INT64_MIN};
+  std::atomic<int64_t> unlogged_fail_opens_{0};
+};
+
+}  // namespace qs::ratelimit

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/query_status.h"
+#include "common/status.h"
+
+namespace qs::store {
+
+// What one status poll needs, read in one round trip.
+struct StatusSnapshot {
+  QueryStatusCode status = QueryStatusCode::kScheduled;
+  int32_t queries_ready = 0;
+  int32_t queries_total = 0;
+  int32_t tasks_scheduled = 0;  // the owning license's queue
+  int32_t tasks_running = 0;
+  int64_t total_rows = 0;       // rows the query produced
+  // The requested rows, each a JSON object as stored, joined by commas in
+  // row-index order, ready to be placed between '[' and ']'. Empty unless the
+  // status is SUCCESS.
+  std::string rows_json;
+  int64_t rows_returned = 0;
+};
+
+struct StatusLookup {
+  int64_t license_id;
+  std::string schedule_id;
+  int64_t first_row;
+  int64_t last_row;  // inclusive
+};
+
+// Reads query state. Implementations must not throw: failures come back as
+// kUnavailable (the database did not answer) or kInternal, and an unknown,
+// foreign or expired query as kNotFound.
+class QueryStore {
+ public:
+  virtual ~QueryStore() = default;
+  virtual Result<StatusSnapshot> ReadStatus(const StatusLookup& lookup) = 0;
+};
+
+}  // namespace qs::store
