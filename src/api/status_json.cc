@@ -1,0 +1,95 @@
+#include "api/status_json.h"
+
+#include <charconv>
+
+#include "log/log.h"
+
+namespace qs::api {
+namespace {
+
+void AppendInt(std::string& out, int64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  (void)ec;  // 24 bytes always hold an int64_t
+  out.append(buf, end);
+}
+
+void AppendOptionalString(std::string& out,
+                          const std::optional<std::string>& s) {
+  if (s) {
+    log::AppendJsonString(out, *s);
+  } else {
+    out += "null";
+  }
+}
+
+}  // namespace
+
+void RenderStatusBody(const StatusView& v, std::string* out) {
+  const bool success = v.status == QueryStatusCode::kSuccess;
+  std::string& s = *out;
+  s.clear();
+  size_t links_size = 0;
+  if (success && v.links != nullptr) {
+    links_size = (v.links->prev ? v.links->prev->size() : 0) +
+                 (v.links->next ? v.links->next->size() : 0);
+  }
+  s.reserve(320 + v.request_id.size() + v.schedule_id.size() + links_size +
+            (success ? v.rows_json.size() : 0));
+
+  s += "{\"meta\":{\"request_id\":";
+  log::AppendJsonString(s, v.request_id);
+  s += ",\"schedule_id\":";
+  log::AppendJsonString(s, v.schedule_id);
+  s += ",\"status_code\":\"";
+  s += QueryStatusName(v.status);
+  s += "\",\"progress\":{\"queries_ready\":";
+  AppendInt(s, v.queries_ready);
+  s += ",\"queries_total\":";
+  AppendInt(s, v.queries_total);
+  s += "},\"workflow\":{\"tasks_scheduled\":";
+  AppendInt(s, v.tasks_scheduled);
+  s += ",\"tasks_running\":";
+  AppendInt(s, v.tasks_running);
+  s += '}';
+  if (success) {
+    s += ",\"result\":{\"total_rows\":";
+    AppendInt(s, v.total_rows);
+    s += "},\"paginate\":{\"prev\":";
+    if (v.links != nullptr) {
+      AppendOptionalString(s, v.links->prev);
+      s += ",\"next\":";
+      AppendOptionalString(s, v.links->next);
+    } else {
+      s += "null,\"next\":null";
+    }
+    s += '}';
+  }
+  s += "},\"data\":[";
+  if (success) s += v.rows_json;
+  s += "]}";
+}
+
+std::string RenderNotFoundBody() { return "{\"error\":\"STATUS_NOT_FOUND\"}"; }
+
+std::string RenderProblemBody(const Problem& p) {
+  std::string s;
+  s.reserve(64 + p.type.size() + p.title.size() + p.detail.size() +
+            p.instance.size());
+  s += "{\"type\":";
+  log::AppendJsonString(s, p.type);
+  s += ",\"title\":";
+  log::AppendJsonString(s, p.title);
+  s += ",\"status\":";
+  AppendInt(s, p.status);
+  s += ",\"detail\":";
+  log::AppendJsonString(s, p.detail);
+  if (!p.instance.empty()) {
+    s += ",\"instance\":";
+    log::AppendJsonString(s, p.instance);
+  }
+  s += '}';
+  return s;
+}
+
+}  // namespace qs::api

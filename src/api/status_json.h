@@ -1,0 +1,58 @@
+// Response bodies of GET /query/status, rendered straight into a string (no
+// DOM): this runs on every request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/pagination.h"
+#include "common/query_status.h"
+
+namespace qs::api {
+
+// What a 200 body shows. Views must outlive the RenderStatusBody call.
+struct StatusView {
+  std::string_view request_id;
+  std::string_view schedule_id;
+  QueryStatusCode status;
+  int32_t queries_ready;
+  int32_t queries_total;
+  int32_t tasks_scheduled;
+  int32_t tasks_running;
+  int64_t total_rows;
+  // The page's rows, each already a serialised JSON object, comma-joined
+  // ("{...},{...}"), or empty. Inserted verbatim: the caller vouches for it.
+  std::string_view rows_json;
+  // The paginate links; null renders both as null. Used for SUCCESS only.
+  const PageLinks* links;
+};
+
+// Replaces *out with the 200 body:
+// {"meta":{"request_id":..,"schedule_id":..,"status_code":..,
+//   "progress":{"queries_ready":N,"queries_total":N},
+//   "workflow":{"tasks_scheduled":N,"tasks_running":N}},"data":[]}
+// For SUCCESS only, meta also ends with "result":{"total_rows":N} and
+// "paginate":{"prev":..,"next":..} (a string or null each), and data is
+// "[" + rows_json + "]". Other statuses leave result and paginate out (the
+// official SDK fails on a null paginate object) and have "data":[].
+void RenderStatusBody(const StatusView& v, std::string* out);
+
+// {"error":"STATUS_NOT_FOUND"}, the contract's 404 body.
+std::string RenderNotFoundBody();
+
+// An RFC 9457 problem details object. The caller keeps title and detail
+// within the contract's patterns (see IsValidDetail); they are JSON-escaped
+// here regardless.
+struct Problem {
+  int status;
+  std::string type;
+  std::string title;
+  std::string detail;
+  std::string instance;  // left out of the body when empty
+};
+
+// {"type":..,"title":..,"status":N,"detail":..,"instance":..}
+std::string RenderProblemBody(const Problem& p);
+
+}  // namespace qs::api

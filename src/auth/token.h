@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace qs::auth {
+
+// The prefix of every token this service issues, so that secret scanners
+// (and people) can recognise a leaked one.
+inline constexpr std::string_view kTokenPrefix = "qsk_";
+
+// A new API token: "qsk_" followed by 32 bytes from getrandom(2) in unpadded
+// base64url, 47 characters of [A-Za-z0-9_-] in all. Aborts the process if the
+// kernel cannot supply randomness: a guessable key is worse than no key.
+std::string NewToken();
+
+// Whether `s` has the shape of a token the API accepts: 1 to 255 characters
+// of [A-Za-z0-9_-]. Says nothing about whether the key exists.
+bool LooksLikeToken(std::string_view s);
+
+}  // namespace qs::auth

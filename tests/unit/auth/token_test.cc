@@ -1,0 +1,59 @@
+#include "auth/token.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace qs::auth {
+namespace {
+
+bool InAlphabet(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+TEST(TokenTest, NewTokensAreUniqueWellFormedAndPrefixed) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string t = NewToken();
+    ASSERT_EQ(t.size(), 47u) << t;
+    ASSERT_EQ(t.compare(0, 4, "qsk_"), 0) << t;
+    for (char c : t) ASSERT_TRUE(InAlphabet(c)) << t;
+    ASSERT_TRUE(LooksLikeToken(t)) << t;
+    seen.insert(t);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(TokenTest, NewTokensUseTheWholeAlphabet) {
+  // 32 random bytes x 1000 tokens: every one of the 64 symbols shows up
+  // unless the encoder is broken (the chance otherwise is negligible).
+  std::set<char> symbols;
+  for (int i = 0; i < 1000; ++i) {
+    std::string t = NewToken();
+    symbols.insert(t.begin() + 4, t.end());
+  }
+  EXPECT_EQ(symbols.size(), 64u);
+}
+
+TEST(TokenTest, LooksLikeTokenAcceptsTheApiKeyShape) {
+  EXPECT_TRUE(LooksLikeToken("a"));
+  EXPECT_TRUE(LooksLikeToken("Abc_09-xyz"));
+  EXPECT_TRUE(LooksLikeToken(std::string(255, 'k')));
+}
+
+TEST(TokenTest, LooksLikeTokenRejectsOtherShapes) {
+  EXPECT_FALSE(LooksLikeToken(""));
+  EXPECT_FALSE(LooksLikeToken(std::string(256, 'k')));
+  EXPECT_FALSE(LooksLikeToken("abc def"));
+  EXPECT_FALSE(LooksLikeToken("abc+def"));
+  EXPECT_FALSE(LooksLikeToken("abc/def"));
+  EXPECT_FALSE(LooksLikeToken("abc="));
+  EXPECT_FALSE(LooksLikeToken("abc."));
+  EXPECT_FALSE(LooksLikeToken(std::string("ab\0c", 4)));
+  EXPECT_FALSE(LooksLikeToken("caf\xc3\xa9"));
+}
+
+}  // namespace
+}  // namespace qs::auth

@@ -1,0 +1,208 @@
+#include "ratelimit/hourly_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <utility>
+
+namespace qs::ratelimit {
+namespace {
+
+class FakeClock final : public Clock {
+ public:
+  int64_t NowUnixSeconds() const override { return unix_; }
+  std::chrono::steady_clock::time_point SteadyNow() const override {
+    return steady_;
+  }
+  void Set(int64_t unix) {
+    steady_ += std::chrono::seconds(unix - unix_);
+    unix_ = unix;
+  }
+  void Advance(int64_t seconds) { Set(unix_ + seconds); }
+
+ private:
+  int64_t unix_ = 0;
+  std::chrono::steady_clock::time_point steady_{std::chrono::hours(1000)};
+};
+
+// Counts like Redis would, in memory; can be told to fail.
+class FakeWindowCounter final : public WindowCounter {
+ public:
+  Result<int64_t> Increment(const std::string& bucket,
+                            int64_t window_start_unix,
+                            int64_t window_seconds) override {
+    ++calls;
+    last_window_start = window_start_unix;
+    last_window_seconds = window_seconds;
+    if (failing) return Error::Unavailable("redis: connection refused");
+    return ++counts[{bucket, window_start_unix}];
+  }
+
+  bool failing = false;
+  int calls = 0;
+  int64_t last_window_start = -1;
+  int64_t last_window_seconds = -1;
+  std::map<std::pair<std::string, int64_t>, int64_t> counts;
+};
+
+// 2023-11-14T22:00:00Z, a window boundary.
+constexpr int64_t kWindowStart = 1700000000 - 1700000000 % 3600;
+
+class HourlyLimiterTest : public ::testing::Test {
+ protected:
+  HourlyLimiterTest() { clock_.Set(kWindowStart + 100); }
+
+  double Decisions(const std::string& decision) {
+    return metrics_.RateLimitDecision(decision, "key").Value();
+  }
+
+  FakeClock clock_;
+  FakeWindowCounter shared_;
+  metrics::Metrics metrics_;
+};
+
+TEST_F(HourlyLimiterTest, DeniesOnceTheWindowIsSpent) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  for (int i = 0; i < 3; ++i) {
+    auto d = limiter.Check("key", "k:1", 3);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d.value().allowed) << "request " << i;
+    EXPECT_EQ(d.value().limit, 3);
+    EXPECT_FALSE(d.value().failed_open);
+  }
+  auto d = limiter.Check("key", "k:1", 3);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().allowed);
+  EXPECT_EQ(Decisions("allowed"), 3);
+  EXPECT_EQ(Decisions("limited"), 1);
+}
+
+TEST_F(HourlyLimiterTest, BucketsAreCountedSeparately) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  EXPECT_TRUE(limiter.Check("key", "k:1", 1).value().allowed);
+  EXPECT_TRUE(limiter.Check("key", "k:2", 1).value().allowed);
+  EXPECT_FALSE(limiter.Check("key", "k:1", 1).value().allowed);
+}
+
+TEST_F(HourlyLimiterTest, RemainingNeverNegative) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  const int32_t expected[] = {1, 0, 0, 0, 0};
+  for (int32_t want : expected) {
+    auto d = limiter.Check("key", "k:1", 2);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d.value().remaining, want);
+  }
+}
+
+TEST_F(HourlyLimiterTest, ResetsAtWindowBoundary) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  clock_.Set(kWindowStart + 3599);
+  EXPECT_TRUE(limiter.Check("key", "k:1", 1).value().allowed);
+  EXPECT_FALSE(limiter.Check("key", "k:1", 1).value().allowed);
+  clock_.Advance(1);
+  auto d = limiter.Check("key", "k:1", 1);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d.value().allowed);
+  EXPECT_EQ(d.value().remaining, 0);
+  EXPECT_EQ(shared_.last_window_start, kWindowStart + 3600);
+}
+
+TEST_F(HourlyLimiterTest, CountsInHourWindowsAlignedToTheEpoch) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  clock_.Set(kWindowStart + 1234);
+  ASSERT_TRUE(limiter.Check("key", "k:1", 5).ok());
+  EXPECT_EQ(shared_.last_window_start, kWindowStart);
+  EXPECT_EQ(shared_.last_window_seconds, 3600);
+}
+
+TEST_F(HourlyLimiterTest, RetryAfterIsSecondsToWindowEnd) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  const std::pair<int64_t, int64_t> kCases[] = {
+      {0, 3600}, {1, 3599}, {1800, 1800}, {3599, 1}};
+  for (auto [offset, want] : kCases) {
+    clock_.Set(kWindowStart + offset);
+    auto d = limiter.Check("key", "k:1", 100);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d.value().reset_seconds, want) << "offset " << offset;
+  }
+}
+
+TEST_F(HourlyLimiterTest, FailsOpenToLocalCounterWhenSharedFails) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.failing = true;
+  for (int i = 0; i < 2; ++i) {
+    auto d = limiter.Check("key", "k:1", 2);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d.value().allowed);
+    EXPECT_TRUE(d.value().failed_open);
+    EXPECT_EQ(d.value().remaining, 1 - i);
+  }
+  auto d = limiter.Check("key", "k:1", 2);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().allowed);  // the local counter still limits
+  EXPECT_TRUE(d.value().failed_open);
+  EXPECT_EQ(d.value().remaining, 0);
+  EXPECT_EQ(d.value().reset_seconds, 3500);
+
+  EXPECT_EQ(Decisions("fail_open"), 3);
+  EXPECT_EQ(Decisions("limited"), 1);
+  EXPECT_EQ(Decisions("allowed"), 0);
+  EXPECT_EQ(Decisions("fail_closed"), 0);
+}
+
+TEST_F(HourlyLimiterTest, UsesTheSharedCounterAgainOnceItRecovers) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.failing = true;
+  ASSERT_TRUE(limiter.Check("key", "k:1", 5).value().failed_open);
+  shared_.failing = false;
+  auto d = limiter.Check("key", "k:1", 5);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().failed_open);
+  EXPECT_EQ(d.value().remaining, 4);  // counted from the shared count only
+}
+
+TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.failing = true;
+  auto lines = [](const std::string& out) {
+    size_t n = 0;
+    for (size_t p = 0;
+         (p = out.find("ratelimit_fail_open", p)) != std::string::npos; ++p) {
+      ++n;
+    }
+    return n;
+  };
+  ::testing::internal::CaptureStdout();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  clock_.Advance(9);
+  ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  clock_.Advance(1);  // 10 s after the first line
+  ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(lines(out), 2u) << out;
+  EXPECT_NE(out.find("\"decisions\":\"6\""), std::string::npos) << out;
+  EXPECT_EQ(Decisions("fail_open"), 7);
+}
+
+TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kClosed, metrics_);
+  shared_.failing = true;
+  auto d = limiter.Check("key", "k:1", 2);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(Decisions("fail_closed"), 1);
+  EXPECT_EQ(Decisions("fail_open"), 0);
+  EXPECT_EQ(Decisions("allowed"), 0);
+}
+
+TEST_F(HourlyLimiterTest, ScopeLabelsTheMetric) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  ASSERT_TRUE(limiter.Check("address", "a:203.0.113.9", 2).ok());
+  EXPECT_EQ(metrics_.RateLimitDecision("allowed", "address").Value(), 1);
+  EXPECT_EQ(Decisions("allowed"), 0);
+}
+
+}  // namespace
+}  // namespace qs::ratelimit
