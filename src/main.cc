@@ -48,7 +48,7 @@ int Serve(const Config& c) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto redis_options = qs::ratelimit::RedisWindowCounter::ParseRedisUrl(c.redis_url);
-  if (!redis_options.ok()) return Fail(redis_options.error().detail);
+  if (!redis_options.ok()) return Fail(redis_options.error().internal);
   redis_options.value().command_timeout = milliseconds(c.redis_timeout_ms);
   redis_options.value().connect_timeout = milliseconds(c.redis_timeout_ms);
 
@@ -142,21 +142,21 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << flags.error().detail << "\n" << qs::cli::Usage();
     return 2;
   }
+  qs::config::Flags command_flags =
+      flags.value().Extract(qs::cli::CommandFlagNames(words));
   auto config = qs::config::Load(flags.value(), qs::config::ProcessEnv);
   if (!config.ok()) {
     std::cerr << "error: " << config.error().detail << "\n";
     return 2;
   }
+  std::string unknown = flags.value().FirstUnknown();
+  if (!unknown.empty()) {
+    std::cerr << "error: unknown flag " << unknown << "\n" << qs::cli::Usage();
+    return 2;
+  }
   qs::log::SetLevel(config.value().log_level);
 
-  if (words.size() == 1 && words[0] == "serve") {
-    std::string unknown = flags.value().FirstUnknown();
-    if (!unknown.empty()) {
-      std::cerr << "error: unknown flag " << unknown << "\n";
-      return 2;
-    }
-    return Serve(config.value());
-  }
-  return qs::cli::RunCommand(words, flags.value(), config.value(), std::cin,
+  if (words.size() == 1 && words[0] == "serve") return Serve(config.value());
+  return qs::cli::RunCommand(words, command_flags, config.value(), std::cin,
                              std::cout, std::cerr);
 }

@@ -317,19 +317,40 @@ Outcome Demo(Context& ctx) {
   return std::nullopt;
 }
 
-using Handler = std::function<Outcome(Context&)>;
+struct Command {
+  std::function<Outcome(Context&)> run;
+  std::vector<std::string> flags;
+};
 
-const std::map<std::string, Handler>& Commands() {
-  static const std::map<std::string, Handler> kCommands{
-      {"migrate", Migrate},           {"license create", LicenseCreate},
-      {"key create", KeyCreate},      {"key revoke", KeyRevoke},
-      {"query put", QueryPut},        {"rows load", RowsLoad},
-      {"queue set", QueueSet},        {"demo", Demo},
+const std::map<std::string, Command>& Commands() {
+  static const std::map<std::string, Command> kCommands{
+      {"migrate", {Migrate, {}}},
+      {"license create",
+       {LicenseCreate, {"name", "rate-limit", "retention-seconds"}}},
+      {"key create", {KeyCreate, {"license", "rate-limit", "expires-in-seconds"}}},
+      {"key revoke", {KeyRevoke, {"token"}}},
+      {"query put",
+       {QueryPut,
+        {"license", "schedule-id", "status", "ready", "total", "finished-ago"}}},
+      {"rows load", {RowsLoad, {"schedule-id"}}},
+      {"queue set", {QueueSet, {"license", "scheduled", "running"}}},
+      {"demo", {Demo, {}}},
   };
   return kCommands;
 }
 
+std::string CommandName(const std::vector<std::string>& words) {
+  std::string name;
+  for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
+  return name;
+}
+
 }  // namespace
+
+std::vector<std::string> CommandFlagNames(const std::vector<std::string>& words) {
+  auto it = Commands().find(CommandName(words));
+  return it == Commands().end() ? std::vector<std::string>{} : it->second.flags;
+}
 
 std::string Usage() {
   return "usage: querystatus <command> [--flag value ...]\n"
@@ -350,15 +371,14 @@ std::string Usage() {
 int RunCommand(const std::vector<std::string>& words, config::Flags& flags,
                const config::Config& config, std::istream& in,
                std::ostream& out, std::ostream& err) {
-  std::string name;
-  for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
+  std::string name = CommandName(words);
   auto it = Commands().find(name);
   if (it == Commands().end()) {
     err << "error: unknown command '" << name << "'\n" << Usage();
     return 2;
   }
   Context ctx{flags, config, in, out};
-  Outcome failure = it->second(ctx);
+  Outcome failure = it->second.run(ctx);
   if (!failure) return 0;
   err << "error: " << failure->message << "\n";
   if (failure->exit_code == 2) err << Usage();

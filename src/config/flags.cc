@@ -37,6 +37,14 @@ std::optional<std::string> Flags::Take(const std::string& name) {
   return v;
 }
 
+Flags Flags::Extract(const std::vector<std::string>& names) {
+  Flags out;
+  for (const auto& name : names) {
+    if (auto v = Take(name)) out.values_[name] = std::move(*v);
+  }
+  return out;
+}
+
 std::string Flags::FirstUnknown() const {
   return values_.empty() ? std::string() : "--" + values_.begin()->first;
 }

@@ -19,6 +19,8 @@ class Flags {
   // Removes and returns the flag's value, if given.
   std::optional<std::string> Take(const std::string& name);
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // Moves the named flags, where given, into a Flags of their own.
+  Flags Extract(const std::vector<std::string>& names);
   // The first flag nobody took, as "--name", or empty.
   std::string FirstUnknown() const;
 
