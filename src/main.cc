@@ -23,7 +23,9 @@
 #include "ratelimit/hourly_limiter.h"
 #include "ratelimit/redis_window_counter.h"
 #include "store/pg_pool.h"
+#include "store/pg_listener.h"
 #include "store/pg_stores.h"
+#include "store/status_cache.h"
 
 namespace {
 
@@ -57,7 +59,19 @@ int Serve(const Config& c) {
   qs::store::PgPool pool({c.database_url, c.database_pool_size,
                           milliseconds(c.database_timeout_ms)},
                          qs::store::PrepareServingStatements, metrics);
-  qs::store::PgQueryStore queries(pool);
+  qs::store::PgQueryStore database_queries(pool);
+  // Status reads are served from a per-instance cache while a listener
+  // connection receives change notifications; without it, from PostgreSQL.
+  qs::store::CachingQueryStore cached_queries(
+      database_queries, clock, metrics,
+      {static_cast<size_t>(c.status_cache_bytes), milliseconds(750)});
+  qs::store::QueryStore& queries =
+      c.status_cache_bytes > 0
+          ? static_cast<qs::store::QueryStore&>(cached_queries)
+          : database_queries;
+  qs::store::PgListener listener(c.database_url, milliseconds(c.database_timeout_ms),
+                                 cached_queries);
+  if (c.status_cache_bytes > 0) listener.Start();
   qs::store::PgKeyStore keys(pool);
   qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
   qs::ratelimit::HourlyLimiter limiter(counter, clock, c.rate_limit_failure_mode,
@@ -110,6 +124,7 @@ int Serve(const Config& c) {
   bool idle = lifecycle.WaitIdle(std::chrono::seconds(c.shutdown_timeout_seconds));
   server.Shutdown();
   admin.Shutdown();
+  listener.Stop();
   qs::log::Event(qs::log::Level::kInfo, "stopped",
                  {{"in_flight_abandoned", std::to_string(lifecycle.in_flight())},
                   {"clean", idle ? "true" : "false"}});

@@ -144,7 +144,7 @@ StatusReply StatusService::Handle(const StatusCall& call) {
     if (reply.error->code != ErrorCode::kNotFound) reply.rate.reset();
     return reply;
   }
-  const store::StatusSnapshot& s = snapshot.value();
+  const store::StatusSnapshot& s = *snapshot.value();
   PageLinks links;
   if (s.status == QueryStatusCode::kSuccess) {
     links = BuildPageLinks(request, s.total_rows, options_.public_base_url);

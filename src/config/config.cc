@@ -141,6 +141,9 @@ const std::vector<Setting>& Settings() {
        "1 to 1024"},
       {"key-cache-ttl-ms", "QS_KEY_CACHE_TTL_MS",
        IntSetting(&Config::key_cache_ttl_ms, 0, 60000), "0 to 60000"},
+      {"status-cache-bytes", "QS_STATUS_CACHE_BYTES",
+       IntSetting(&Config::status_cache_bytes, 0, 16LL << 30),
+       "0 (off) to 17179869184"},
       {"migrations-dir", "QS_MIGRATIONS_DIR",
        [](const std::string& s, Config& c) {
          c.migrations_dir = s;

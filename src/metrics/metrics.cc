@@ -88,6 +88,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Name("querystatus_status_cache_lookups_total")
                        .Help("Per-instance status cache lookups by result")
                        .Register(r);
+  status_cache_invalidations_ =
+      &BuildCounter()
+           .Name("querystatus_status_cache_invalidations_total")
+           .Help("Change notifications applied to the status cache")
+           .Register(r)
+           .Add({});
   ready_ = &BuildGauge()
                 .Name("querystatus_ready")
                 .Help("1 while the instance reports ready")

@@ -57,7 +57,11 @@ class Metrics {
   prometheus::Counter& PoolWaitTimeouts(const std::string& pool);
 
   // Per-instance status cache (LISTEN/NOTIFY driven).
+  // result: hit, miss or bypass (the change feed is down: direct read).
   prometheus::Counter& StatusCache(const std::string& result);
+  prometheus::Counter& status_cache_invalidations() {
+    return *status_cache_invalidations_;
+  }
   prometheus::Gauge& ready() { return *ready_; }
 
  private:
@@ -78,6 +82,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* pool_wait_;
   prometheus::Family<prometheus::Counter>* pool_wait_timeouts_;
   prometheus::Family<prometheus::Counter>* status_cache_;
+  prometheus::Counter* status_cache_invalidations_;
   prometheus::Gauge* ready_;
 };
 

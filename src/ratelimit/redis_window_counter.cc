@@ -391,27 +391,12 @@ Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
       incr_errors_.Increment();
       return Error::Unavailable(config_error_);
     }
-    Result<std::unique_ptr<Conn>> acquired = Acquire();
-    if (!acquired.ok()) {
-      incr_errors_.Increment();
-      return acquired.error();
-    }
-    // Returns the connection to the pool however this scope is left.
-    struct Lease {
-      RedisWindowCounter* self;
-      std::unique_ptr<Conn> conn;
-      ~Lease() { self->Release(std::move(conn)); }
-    } lease{this, std::move(acquired).value()};
-
     auto start = std::chrono::steady_clock::now();
-    Result<int64_t> result = [&]() -> Result<int64_t> {
-      if (Status s = EnsureConnected(*lease.conn)) return *s;
-      const std::string key =
-          kKeyPrefix + bucket + ":" + std::to_string(window_start_unix);
-      const std::string expire_at = std::to_string(
-          window_start_unix + window_seconds + kExpiryGraceSeconds);
-      return IncrementOn(*lease.conn, key, expire_at);
-    }();
+    const std::string key =
+        kKeyPrefix + bucket + ":" + std::to_string(window_start_unix);
+    const std::string expire_at = std::to_string(
+        window_start_unix + window_seconds + kExpiryGraceSeconds);
+    Result<int64_t> result = IncrementBatched(key, expire_at);
     incr_duration_.Observe(SecondsSince(start));
     if (!result.ok()) incr_errors_.Increment();
     return result;
@@ -421,6 +406,96 @@ Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
   } catch (...) {
     incr_errors_.Increment();
     return Error::Internal("redis increment: unknown exception");
+  }
+}
+
+Result<int64_t> RedisWindowCounter::IncrementBatched(
+    const std::string& key, const std::string& expire_at) {
+  Pending mine{key, expire_at, std::nullopt};
+  std::unique_lock<std::mutex> lock(batch_mu_);
+  queue_.push_back(&mine);
+  while (!mine.result) {
+    if (batches_in_flight_ < kMaxBatches && !queue_.empty()) {
+      std::vector<Pending*> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatchSize) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      ++batches_in_flight_;
+      lock.unlock();
+      try {
+        RunBatch(batch);
+      } catch (...) {
+        // Never leave a waiter without an answer.
+        for (Pending* p : batch) {
+          if (!p->result) p->result = Error::Internal("redis batch failed");
+        }
+      }
+      lock.lock();
+      --batches_in_flight_;
+      batch_cv_.notify_all();
+    } else {
+      batch_cv_.wait(lock);
+    }
+  }
+  return std::move(*mine.result);
+}
+
+void RedisWindowCounter::RunBatch(const std::vector<Pending*>& batch) {
+  // Results are written without batch_mu_; each waiter reads its own only
+  // after the leader has retaken batch_mu_ and notified.
+  auto fail_all = [&](const Error& e, size_t from) {
+    for (size_t i = from; i < batch.size(); ++i) batch[i]->result = e;
+  };
+  Result<std::unique_ptr<Conn>> acquired = Acquire();
+  if (!acquired.ok()) return fail_all(acquired.error(), 0);
+  struct Lease {
+    RedisWindowCounter* self;
+    std::unique_ptr<Conn> conn;
+    ~Lease() { self->Release(std::move(conn)); }
+  } lease{this, std::move(acquired).value()};
+  Conn& conn = *lease.conn;
+  if (Status s = EnsureConnected(conn)) return fail_all(*s, 0);
+  if (batch.size() == 1) {
+    batch[0]->result = IncrementOn(conn, batch[0]->key, batch[0]->expire_at);
+    return;
+  }
+  for (Pending* p : batch) {
+    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1", p->key.c_str(),
+                          p->expire_at.c_str()};
+    size_t lens[] = {7, conn.script_sha.size(), 1, p->key.size(), p->expire_at.size()};
+    if (redisAppendCommandArgv(conn.ctx, 5, argv, lens) != REDIS_OK) {
+      Drop(conn);
+      return fail_all(Error::Unavailable("redis pipeline: cannot queue a command"), 0);
+    }
+  }
+  std::vector<size_t> retry;  // NOSCRIPT: the script cache was flushed
+  for (size_t i = 0; i < batch.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
+      std::string err = conn.ctx->errstr;
+      Drop(conn);
+      return fail_all(Error::Unavailable("redis EVALSHA: " + err), i);
+    }
+    ReplyPtr r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_INTEGER) {
+      batch[i]->result = static_cast<int64_t>(r->integer);
+    } else if (r->type == REDIS_REPLY_ERROR && StartsWith(ReplyText(*r), "NOSCRIPT")) {
+      retry.push_back(i);
+    } else {
+      batch[i]->result = Error::Unavailable(
+          "redis EVALSHA: " +
+          (r->type == REDIS_REPLY_ERROR ? ReplyText(*r) : std::string("unexpected reply")));
+    }
+  }
+  for (size_t i : retry) {
+    if (conn.ctx == nullptr) {
+      if (Status s = EnsureConnected(conn)) {
+        batch[i]->result = *s;
+        continue;
+      }
+    }
+    batch[i]->result = IncrementOn(conn, batch[i]->key, batch[i]->expire_at);
   }
 }
 

@@ -22,7 +22,9 @@ SELECT q.status_code,
             FROM result_rows r
            WHERE r.schedule_id = q.schedule_id
              AND r.row_index BETWEEN $3 AND $4)
-       END
+       END,
+       EXTRACT(EPOCH FROM q.finished_at
+                          + make_interval(secs => l.retention_seconds))::bigint
   FROM queries q
   JOIN licenses l ON l.id = q.license_id
   LEFT JOIN license_queues lq ON lq.license_id = q.license_id
@@ -49,17 +51,18 @@ void PrepareServingStatements(pqxx::connection& conn) {
   conn.prepare(kFindKeyName, kFindKeySql);
 }
 
-Result<StatusSnapshot> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
-  auto r = pool_.Run<std::optional<StatusSnapshot>>(
+Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
+  auto r = pool_.Run<std::optional<SnapshotPtr>>(
       kReadStatusName,
-      [&](pqxx::connection& c) -> std::optional<StatusSnapshot> {
+      [&](pqxx::connection& c) -> std::optional<SnapshotPtr> {
         pqxx::nontransaction tx(c);
         pqxx::result res =
             tx.exec_prepared(kReadStatusName, lookup.schedule_id,
                              lookup.license_id, lookup.first_row, lookup.last_row);
         if (res.empty()) return std::nullopt;
         const pqxx::row row = res[0];
-        StatusSnapshot s;
+        auto snapshot = std::make_shared<StatusSnapshot>();
+        StatusSnapshot& s = *snapshot;
         auto code = ParseQueryStatus(row[0].c_str());
         s.status = code.value_or(QueryStatusCode::kFailure);
         s.queries_ready = row[1].as<int32_t>();
@@ -73,11 +76,12 @@ Result<StatusSnapshot> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
           int64_t last = std::min(lookup.last_row, s.total_rows - 1);
           s.rows_returned = std::max<int64_t>(0, last - lookup.first_row + 1);
         }
-        return s;
+        if (!row[7].is_null()) s.visible_until_unix = row[7].as<int64_t>();
+        return SnapshotPtr(std::move(snapshot));
       });
   if (!r.ok()) return r.error();
   if (!r.value()) return Error::NotFound("query status not found");
-  return std::move(*r.value());
+  return *r.value();
 }
 
 Result<std::optional<KeyRecord>> PgKeyStore::FindByTokenHash(

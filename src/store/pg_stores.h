@@ -14,7 +14,7 @@ void PrepareServingStatements(pqxx::connection& conn);
 class PgQueryStore final : public QueryStore {
  public:
   explicit PgQueryStore(PgPool& pool) : pool_(pool) {}
-  Result<StatusSnapshot> ReadStatus(const StatusLookup& lookup) override;
+  Result<SnapshotPtr> ReadStatus(const StatusLookup& lookup) override;
 
  private:
   PgPool& pool_;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
 
 #include "common/query_status.h"
@@ -21,7 +23,14 @@ struct StatusSnapshot {
   // status is SUCCESS.
   std::string rows_json;
   int64_t rows_returned = 0;
+  // The query stops being visible at this time (finished_at + the license's
+  // retention); the maximum for a query that has not finished.
+  int64_t visible_until_unix = std::numeric_limits<int64_t>::max();
 };
+
+// Snapshots are shared, never copied: a cached 10,000-row page is read by
+// many requests at once.
+using SnapshotPtr = std::shared_ptr<const StatusSnapshot>;
 
 struct StatusLookup {
   int64_t license_id;
@@ -36,7 +45,7 @@ struct StatusLookup {
 class QueryStore {
  public:
   virtual ~QueryStore() = default;
-  virtual Result<StatusSnapshot> ReadStatus(const StatusLookup& lookup) = 0;
+  virtual Result<SnapshotPtr> ReadStatus(const StatusLookup& lookup) = 0;
 };
 
 }  // namespace qs::store
