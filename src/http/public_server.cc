@@ -184,9 +184,13 @@ class Handler final : public Pistache::Http::Handler {
     if (request.method() != Method::Get) {
       Responder::CommonHeaders(*ex);
       SetHeader(ex->writer, "Allow", "GET, OPTIONS");
+      // A response to HEAD carries no body (RFC 9110, 9.3.2).
       Done(*ex, 405,
-           EdgeProblemBody(405, "Method Not Allowed",
-                           "Only GET and OPTIONS are allowed here", ex->request_id),
+           request.method() == Method::Head
+               ? std::string()
+               : EdgeProblemBody(405, "Method Not Allowed",
+                                 "Only GET and OPTIONS are allowed here",
+                                 ex->request_id),
            client);
       return;
     }

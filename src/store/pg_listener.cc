@@ -85,8 +85,17 @@ void PgListener::Run() {
         auto now = std::chrono::steady_clock::now();
         if (got > 0) cache_.MarkLive();
         if (now - last_beat >= heartbeat_) {
-          pqxx::nontransaction tx(conn);
-          tx.exec("SELECT 1");
+          // A silent server must not hang the heartbeat: past the timeout
+          // the socket is shut down and the connection replaced.
+          int armed = deadlines_.Arm(conn.sock(), now + timeout_);
+          try {
+            pqxx::nontransaction tx(conn);
+            tx.exec("SELECT 1");
+          } catch (...) {
+            deadlines_.Disarm(armed);
+            throw;
+          }
+          deadlines_.Disarm(armed);
           conn.get_notifs();
           cache_.MarkLive();
           last_beat = now;

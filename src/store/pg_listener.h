@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "store/socket_deadlines.h"
 #include "store/status_cache.h"
 
 namespace qs::store {
@@ -39,6 +40,7 @@ class PgListener {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
+  SocketDeadlines deadlines_;
   std::thread thread_;
 };
 

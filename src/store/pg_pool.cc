@@ -79,11 +79,17 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
   if (!conns_[slot]) {
     try {
       auto conn = std::make_unique<pqxx::connection>(conninfo_);
-      {
+      int armed = deadlines_.Arm(conn->sock(),
+                                 std::chrono::steady_clock::now() + options_.timeout);
+      try {
         pqxx::nontransaction tx(*conn);
         tx.exec("SET statement_timeout = " +
                 std::to_string(options_.timeout.count()));
+      } catch (...) {
+        deadlines_.Disarm(armed);
+        throw;
       }
+      deadlines_.Disarm(armed);
       if (prepare_) prepare_(*conn);
       conns_[slot] = std::move(conn);
       log::Event(log::Level::kInfo, "postgres_connected");

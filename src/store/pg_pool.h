@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "metrics/metrics.h"
+#include "store/socket_deadlines.h"
 
 namespace qs::store {
 
@@ -77,6 +78,7 @@ class PgPool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<pqxx::connection>> conns_;
   std::vector<int> free_;  // slots not leased; their connection may be null
+  SocketDeadlines deadlines_;
 };
 
 template <typename T>
@@ -86,14 +88,22 @@ Result<T> PgPool::Run(const std::string& operation,
   if (!lease.ok()) return lease.error();
   auto& histogram = metrics_.PostgresDuration(operation);
   auto start = std::chrono::steady_clock::now();
+  // Half a timeout of grace over statement_timeout, so the server's own
+  // cancellation (which keeps the connection) wins when it can.
+  int armed = deadlines_.Arm(lease.value().conn->sock(),
+                             start + options_.timeout + options_.timeout / 2);
+  // Disarmed before Release: once released, the connection may be closed
+  // and its fd number reused.
   try {
     T value = fn(*lease.value().conn);
+    deadlines_.Disarm(armed);
     histogram.Observe(std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start)
                           .count());
     Release(lease.value(), false);
     return value;
   } catch (const std::exception& e) {
+    deadlines_.Disarm(armed);
     bool broken = false;
     Error error = Classify(operation, e, &broken);
     Release(lease.value(), broken);

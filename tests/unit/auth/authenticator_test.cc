@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.h"
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -17,22 +19,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class FakeClock final : public Clock {
- public:
-  int64_t NowUnixSeconds() const override { return unix_; }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    return steady_;
-  }
-  void Advance(milliseconds d) {
-    steady_ += d;
-    unix_ += std::chrono::duration_cast<std::chrono::seconds>(d).count();
-  }
-  void SetUnix(int64_t s) { unix_ = s; }
-
- private:
-  int64_t unix_ = 1700000000;
-  std::chrono::steady_clock::time_point steady_{std::chrono::hours(1000)};
-};
+using qs::testing::FakeClock;
 
 // Keys by token hash; counts lookups; can be told to fail.
 class FakeKeyStore final : public store::KeyStore {

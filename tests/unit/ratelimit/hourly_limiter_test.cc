@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.h"
+
 #include <map>
 #include <string>
 #include <utility>
@@ -9,22 +11,7 @@
 namespace qs::ratelimit {
 namespace {
 
-class FakeClock final : public Clock {
- public:
-  int64_t NowUnixSeconds() const override { return unix_; }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    return steady_;
-  }
-  void Set(int64_t unix) {
-    steady_ += std::chrono::seconds(unix - unix_);
-    unix_ = unix;
-  }
-  void Advance(int64_t seconds) { Set(unix_ + seconds); }
-
- private:
-  int64_t unix_ = 0;
-  std::chrono::steady_clock::time_point steady_{std::chrono::hours(1000)};
-};
+using qs::testing::FakeClock;
 
 // Counts like Redis would, in memory; can be told to fail.
 class FakeWindowCounter final : public WindowCounter {
