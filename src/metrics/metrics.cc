@@ -99,6 +99,20 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 .Help("1 while the instance reports ready")
                 .Register(r)
                 .Add({});
+  // Series that alerts use with increase() exist from the start at 0, so
+  // the first burst is seen and dashboards show 0 rather than no data.
+  for (const char* decision : {"allowed", "limited", "fail_open", "fail_closed"}) {
+    for (const char* scope : {"key", "address"}) {
+      ratelimit_->Add({{"decision", decision}, {"scope", scope}});
+    }
+  }
+  for (const char* op : {"read_status", "find_key", "ping"}) {
+    pg_errors_->Add({{"operation", op}});
+  }
+  redis_errors_->Add({{"operation", "incr_window"}});
+  for (const char* reason : {"missing", "unknown", "revoked", "expired", "mismatch"}) {
+    auth_failures_->Add({{"reason", reason}});
+  }
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
