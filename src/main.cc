@@ -22,8 +22,8 @@
 #include "metrics/metrics.h"
 #include "ratelimit/hourly_limiter.h"
 #include "ratelimit/redis_window_counter.h"
-#include "store/pg_pool.h"
 #include "store/pg_listener.h"
+#include "store/pg_pool.h"
 #include "store/pg_stores.h"
 #include "store/status_cache.h"
 
@@ -49,7 +49,8 @@ int Serve(const Config& c) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto redis_options = qs::ratelimit::RedisWindowCounter::ParseRedisUrl(c.redis_url);
+  auto redis_options =
+      qs::ratelimit::RedisWindowCounter::ParseRedisUrl(c.redis_url);
   if (!redis_options.ok()) return Fail(redis_options.error().internal);
   redis_options.value().command_timeout = milliseconds(c.redis_timeout_ms);
   redis_options.value().connect_timeout = milliseconds(c.redis_timeout_ms);
@@ -69,13 +70,13 @@ int Serve(const Config& c) {
       c.status_cache_bytes > 0
           ? static_cast<qs::store::QueryStore&>(cached_queries)
           : database_queries;
-  qs::store::PgListener listener(c.database_url, milliseconds(c.database_timeout_ms),
-                                 cached_queries);
+  qs::store::PgListener listener(
+      c.database_url, milliseconds(c.database_timeout_ms), cached_queries);
   if (c.status_cache_bytes > 0) listener.Start();
   qs::store::PgKeyStore keys(pool);
   qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
-  qs::ratelimit::HourlyLimiter limiter(counter, clock, c.rate_limit_failure_mode,
-                                       metrics);
+  qs::ratelimit::HourlyLimiter limiter(counter, clock,
+                                       c.rate_limit_failure_mode, metrics);
   qs::auth::Authenticator authenticator(
       keys, clock, metrics,
       {c.rate_limit, milliseconds(c.key_cache_ttl_ms), 100000});
@@ -86,48 +87,57 @@ int Serve(const Config& c) {
 
   bool redis_decides =
       c.rate_limit_failure_mode == qs::ratelimit::FailureMode::kClosed;
-  qs::http::AdminServer admin(
-      c.admin_listen, lifecycle, metrics, [&pool, &counter, redis_decides] {
-        bool pg_ok = !pool.Ping().has_value();
-        bool redis_ok = !counter.Ping().has_value();
-        qs::http::Readiness r;
-        r.ready = pg_ok && (redis_ok || !redis_decides);
-        r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
-                 "\",\"postgres\":\"" + (pg_ok ? "ok" : "unavailable") +
-                 "\",\"redis\":\"" + (redis_ok ? "ok" : "unavailable") + "\"}";
-        return r;
-      });
+  auto readiness = [&pool, &counter, redis_decides] {
+    bool pg_ok = !pool.Ping().has_value();
+    bool redis_ok = !counter.Ping().has_value();
+    qs::http::Readiness r;
+    r.ready = pg_ok && (redis_ok || !redis_decides);
+    r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
+             "\",\"postgres\":\"" + (pg_ok ? "ok" : "unavailable") +
+             "\",\"redis\":\"" + (redis_ok ? "ok" : "unavailable") + "\"}";
+    return r;
+  };
+  qs::http::AdminServer admin(c.admin_listen, lifecycle, metrics, readiness);
   qs::http::PublicServer server({c.listen, c.http_threads, c.trusted_proxies},
                                 service, workers, lifecycle, metrics);
+  // The ready gauge is right from the first scrape, before any probe.
+  metrics.ready().Set(readiness().ready ? 1 : 0);
   if (auto e = admin.Start()) return Fail(e->internal);
   if (auto e = server.Start()) return Fail(e->internal);
-  qs::log::Event(qs::log::Level::kInfo, "started",
-                 {{"listen", c.listen.host + ":" + std::to_string(server.port())},
-                  {"admin_listen",
-                   c.admin_listen.host + ":" + std::to_string(admin.port())},
-                  {"database", qs::log::RedactUrl(c.database_url)},
-                  {"redis", qs::log::RedactUrl(c.redis_url)},
-                  {"version", QS_VERSION},
-                  {"commit", QS_GIT_COMMIT}});
+  qs::log::Event(
+      qs::log::Level::kInfo, "started",
+      {{"listen", c.listen.host + ":" + std::to_string(server.port())},
+       {"admin_listen",
+        c.admin_listen.host + ":" + std::to_string(admin.port())},
+       {"database", qs::log::RedactUrl(c.database_url)},
+       {"redis", qs::log::RedactUrl(c.redis_url)},
+       {"version", QS_VERSION},
+       {"commit", QS_GIT_COMMIT}});
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
 
   // Drain: fail readiness so the load balancer stops sending, keep serving
   // while it notices, then wait for the requests in flight, then stop.
-  qs::log::Event(qs::log::Level::kInfo, "drain_started",
-                 {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
-                  {"drain_delay_seconds", std::to_string(c.drain_delay_seconds)}});
+  qs::log::Event(
+      qs::log::Level::kInfo, "drain_started",
+      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+       {"drain_delay_seconds", std::to_string(c.drain_delay_seconds)}});
   lifecycle.BeginDrain();
   metrics.ready().Set(0);
   std::this_thread::sleep_for(std::chrono::seconds(c.drain_delay_seconds));
-  bool idle = lifecycle.WaitIdle(std::chrono::seconds(c.shutdown_timeout_seconds));
+  lifecycle.StopAccepting();
+  qs::log::Event(qs::log::Level::kInfo, "drain_stopped_accepting",
+                 {{"in_flight", std::to_string(lifecycle.in_flight())}});
+  bool idle =
+      lifecycle.WaitIdle(std::chrono::seconds(c.shutdown_timeout_seconds));
   server.Shutdown();
   admin.Shutdown();
   listener.Stop();
-  qs::log::Event(qs::log::Level::kInfo, "stopped",
-                 {{"in_flight_abandoned", std::to_string(lifecycle.in_flight())},
-                  {"clean", idle ? "true" : "false"}});
+  qs::log::Event(
+      qs::log::Level::kInfo, "stopped",
+      {{"in_flight_abandoned", std::to_string(lifecycle.in_flight())},
+       {"clean", idle ? "true" : "false"}});
   return 0;
 }
 

@@ -29,14 +29,21 @@ class Lifecycle {
     Lifecycle* owner_;
   };
 
+  // Phase 1 of shutdown: readiness fails, requests are still served (with
+  // Connection: close) while the load balancer notices.
   void BeginDrain() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
+  // Phase 2: new requests are refused (503, Connection: close) while the
+  // ones in flight finish.
+  void StopAccepting() { closed_.store(true); }
+  bool closed() const { return closed_.load(); }
   int in_flight() const { return in_flight_.load(); }
 
   // Waits until no request is in flight; false if `timeout` passed first.
   bool WaitIdle(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [this] { return in_flight_.load() == 0; });
+    return cv_.wait_for(lock, timeout,
+                        [this] { return in_flight_.load() == 0; });
   }
 
  private:
@@ -49,6 +56,7 @@ class Lifecycle {
   }
 
   std::atomic<bool> draining_{false};
+  std::atomic<bool> closed_{false};
   std::atomic<int> in_flight_{0};
   std::mutex mu_;
   std::condition_variable cv_;

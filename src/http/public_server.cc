@@ -50,16 +50,19 @@ class Responder {
     std::string remaining = std::to_string(rate.remaining);
     SetHeader(ex.writer, "X-RateLimit-Limit", limit);
     SetHeader(ex.writer, "X-RateLimit-Remaining", remaining);
-    SetHeader(ex.writer, "RateLimit-Policy", "\"hourly\";q=" + limit + ";w=3600");
-    SetHeader(ex.writer, "RateLimit", "\"hourly\";r=" + remaining +
-                                          ";t=" + std::to_string(rate.reset_seconds));
+    SetHeader(ex.writer, "RateLimit-Policy",
+              "\"hourly\";q=" + limit + ";w=3600");
+    SetHeader(ex.writer, "RateLimit",
+              "\"hourly\";r=" + remaining +
+                  ";t=" + std::to_string(rate.reset_seconds));
   }
 
   // Sends and records the request in the metrics and the access log.
   void Finish(Exchange& ex, int status, const std::string& body,
               const char* content_type, int64_t license_id, int64_t rows,
               const std::string& client) {
-    if (content_type != nullptr) SetHeader(ex.writer, "Content-Type", content_type);
+    if (content_type != nullptr)
+      SetHeader(ex.writer, "Content-Type", content_type);
     ex.writer.send(static_cast<Code>(status), body);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
@@ -89,7 +92,8 @@ class Responder {
       RateHeaders(ex, *reply.rate);
     }
     if (h.status == 429 && reply.rate) {
-      int64_t retry = std::max<int64_t>(1, std::min<int64_t>(86400, reply.rate->reset_seconds));
+      int64_t retry = std::max<int64_t>(
+          1, std::min<int64_t>(86400, reply.rate->reset_seconds));
       SetHeader(ex.writer, "Retry-After", std::to_string(retry));
     }
     if (h.status == 401) {
@@ -114,7 +118,9 @@ class Responder {
     // may hold an api_key.
     std::string line;
     line.reserve(256);
-    line += "{\"level\":\"info\",\"event\":\"access\",\"request_id\":";
+    line += "{\"ts\":";
+    log::AppendTimestamp(line);
+    line += ",\"level\":\"info\",\"event\":\"access\",\"request_id\":";
     log::AppendJsonString(line, ex.request_id);
     line += ",\"method\":\"";
     line += ex.method;
@@ -152,7 +158,8 @@ class Handler final : public Pistache::Http::Handler {
     Responder responder;
   };
 
-  explicit Handler(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  explicit Handler(std::shared_ptr<Shared> shared)
+      : shared_(std::move(shared)) {}
 
   void onRequest(const Request& request, ResponseWriter writer) override {
     Shared& s = *shared_;
@@ -165,11 +172,23 @@ class Handler final : public Pistache::Http::Handler {
     s.metrics.in_flight().Increment();
     std::string client = request.address().host();
 
+    if (s.lifecycle.closed()) {
+      // Shutting down: the requests in flight finish, new ones go elsewhere.
+      Responder::CommonHeaders(*ex);
+      SetHeader(ex->writer, "Retry-After", "1");
+      Done(*ex, 503,
+           EdgeProblemBody(503, "Service Unavailable",
+                           "The instance is shutting down, retry",
+                           ex->request_id),
+           client);
+      return;
+    }
     if (!is_status) {
       Responder::CommonHeaders(*ex);
-      Done(*ex, 404, EdgeProblemBody(404, "Not Found", "No such resource",
-                                     ex->request_id),
-           client);
+      Done(
+          *ex, 404,
+          EdgeProblemBody(404, "Not Found", "No such resource", ex->request_id),
+          client);
       return;
     }
     if (request.method() == Method::Options) {
@@ -200,8 +219,9 @@ class Handler final : public Pistache::Http::Handler {
     const auto& query = request.query();
     call.json_param = query.get("json");
     call.authorization = RequestHeader(request, "Authorization");
-    call.client_address = ResolveClientAddress(
-        client, RequestHeader(request, "X-Forwarded-For"), s.options.trusted_proxies);
+    call.client_address =
+        ResolveClientAddress(client, RequestHeader(request, "X-Forwarded-For"),
+                             s.options.trusted_proxies);
 
     auto shared = shared_;
     bool queued = s.workers.TrySubmit([shared, ex, call = std::move(call)] {
@@ -214,7 +234,8 @@ class Handler final : public Pistache::Http::Handler {
       SetHeader(ex->writer, "Retry-After", "1");
       Done(*ex, 503,
            EdgeProblemBody(503, "Service Unavailable",
-                           "The service is overloaded, retry shortly", ex->request_id),
+                           "The service is overloaded, retry shortly",
+                           ex->request_id),
            client);
     }
   }
@@ -222,8 +243,8 @@ class Handler final : public Pistache::Http::Handler {
  private:
   void Done(Exchange& ex, int status, const std::string& body,
             const std::string& client) {
-    shared_->responder.Finish(ex, status, body, "application/problem+json", 0, 0,
-                              client);
+    shared_->responder.Finish(ex, status, body, "application/problem+json", 0,
+                              0, client);
     shared_->metrics.in_flight().Decrement();
   }
 
@@ -232,9 +253,9 @@ class Handler final : public Pistache::Http::Handler {
 
 }  // namespace
 
-PublicServer::PublicServer(PublicServerOptions options, api::StatusService& service,
-                           WorkerPool& workers, Lifecycle& lifecycle,
-                           metrics::Metrics& metrics)
+PublicServer::PublicServer(PublicServerOptions options,
+                           api::StatusService& service, WorkerPool& workers,
+                           Lifecycle& lifecycle, metrics::Metrics& metrics)
     : options_(std::move(options)),
       service_(service),
       workers_(workers),

@@ -26,6 +26,8 @@ const char* LevelName(Level level) {
   return "info";
 }
 
+}  // namespace
+
 void AppendTimestamp(std::string& out) {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
@@ -43,8 +45,6 @@ void AppendTimestamp(std::string& out) {
   out += buf;
   out += '"';
 }
-
-}  // namespace
 
 bool ParseLevel(std::string_view name, Level* out) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {

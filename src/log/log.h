@@ -25,6 +25,9 @@ void Event(Level level, std::string_view event,
 // Writes an already-formatted JSON object as one line on stdout.
 void Line(std::string_view json);
 
+// Appends the current UTC time as a quoted RFC 3339 string (milliseconds).
+void AppendTimestamp(std::string& out);
+
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view s);
 

@@ -411,10 +411,13 @@ Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
 
 Result<int64_t> RedisWindowCounter::IncrementBatched(
     const std::string& key, const std::string& expire_at) {
-  Pending mine{key, expire_at, std::nullopt};
+  Pending mine;
+  mine.key = key;
+  mine.expire_at = expire_at;
   std::unique_lock<std::mutex> lock(batch_mu_);
   queue_.push_back(&mine);
-  while (!mine.result) {
+  for (;;) {
+    if (mine.result) break;
     if (batches_in_flight_ < kMaxBatches && !queue_.empty()) {
       std::vector<Pending*> batch;
       while (!queue_.empty() && batch.size() < kMaxBatchSize) {
@@ -433,10 +436,18 @@ Result<int64_t> RedisWindowCounter::IncrementBatched(
       }
       lock.lock();
       --batches_in_flight_;
-      batch_cv_.notify_all();
-    } else {
-      batch_cv_.wait(lock);
+      for (Pending* p : batch) {
+        if (p != &mine) p->cv.notify_one();
+      }
+      // Hand the lead to the oldest waiter, if any is queued.
+      if (!queue_.empty() && !queue_.front()->leader) {
+        queue_.front()->leader = true;
+        queue_.front()->cv.notify_one();
+      }
+      continue;
     }
+    mine.leader = false;
+    mine.cv.wait(lock, [&] { return mine.result.has_value() || mine.leader; });
   }
   return std::move(*mine.result);
 }

@@ -101,6 +101,10 @@ class RedisWindowCounter final : public WindowCounter {
     std::string key;
     std::string expire_at;
     std::optional<Result<int64_t>> result;
+    // Each waiter sleeps on its own condition, so finishing a batch wakes
+    // exactly the callers it answered (and one successor leader), not all.
+    std::condition_variable cv;
+    bool leader = false;  // woken to lead the next batch
   };
   static constexpr int kMaxBatches = 2;
   static constexpr size_t kMaxBatchSize = 128;

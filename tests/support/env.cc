@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <sstream>
@@ -150,9 +151,13 @@ Service::Service(const TestEnv& env, const std::string& database_url,
                                 "--database-url",
                                 database_url,
                                 "--redis-url",
-                                redis_url,
-                                "--drain-delay-seconds",
-                                "0"};
+                                redis_url};
+  // No drain delay unless the test sets one (a flag may not be given twice).
+  if (std::find(extra_flags.begin(), extra_flags.end(),
+                "--drain-delay-seconds") == extra_flags.end()) {
+    argv.push_back("--drain-delay-seconds");
+    argv.push_back("0");
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{},
                                             log_path_);

@@ -64,7 +64,8 @@ class Cli {
 };
 
 // A `querystatus serve` child on free loopback ports; waits until /healthz
-// answers. Extra flags are appended.
+// answers. Extra flags are appended; `--drain-delay-seconds` defaults to 0
+// unless they set it.
 class Service {
  public:
   Service(const TestEnv& env, const std::string& database_url,
