@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "api/pagination.h"
 #include "api/request_parser.h"
 #include "api/status_json.h"
@@ -35,6 +38,14 @@ std::optional<std::string> BearerToken(const std::string& header) {
 
 }  // namespace
 
+// One request on its way through the steps.
+struct StatusService::Flow {
+  StatusCall call;
+  StatusRequest request;
+  Executor* blocking;
+  ReplyCallback done;
+};
+
 StatusService::StatusService(auth::Authenticator& authenticator,
                              ratelimit::HourlyLimiter& limiter,
                              store::QueryStore& queries,
@@ -46,118 +57,189 @@ StatusService::StatusService(auth::Authenticator& authenticator,
       metrics_(metrics),
       options_(std::move(options)) {}
 
-StatusReply StatusService::RefuseBeforeKey(const StatusCall& call, Error error,
-                                           bool credential_given) {
-  StatusReply reply;
-  reply.credential_given = credential_given;
-  auto decision = limiter_.Check("address", "a:" + call.client_address,
-                                 options_.unauth_rate_limit);
-  if (!decision.ok()) {
-    reply.error = decision.error();
-    return reply;
-  }
-  reply.rate = ToRateInfo(decision.value());
-  reply.error = decision.value().allowed
-                    ? std::move(error)
-                    : Error::ResourceExhausted(kLimitedDetail);
-  return reply;
+StatusReply StatusService::Handle(const StatusCall& call) {
+  InlineExecutor inline_executor;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<StatusReply> answer;
+  HandleAsync(call, inline_executor, [&](StatusReply reply) {
+    std::lock_guard<std::mutex> lock(mu);
+    answer = std::move(reply);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return answer.has_value(); });
+  return std::move(*answer);
 }
 
-StatusReply StatusService::Handle(const StatusCall& call) {
+void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
+                                    bool credential_given) {
+  const std::string bucket = "a:" + flow->call.client_address;
+  limiter_.CheckAsync(
+      "address", bucket, options_.unauth_rate_limit,
+      [flow, error = std::move(error), credential_given](
+          Result<ratelimit::RateDecision> decision) mutable {
+        StatusReply reply;
+        reply.credential_given = credential_given;
+        if (!decision.ok()) {
+          reply.error = decision.error();
+        } else {
+          reply.rate = ToRateInfo(decision.value());
+          reply.error = decision.value().allowed
+                            ? std::move(error)
+                            : Error::ResourceExhausted(kLimitedDetail);
+        }
+        flow->done(std::move(reply));
+      });
+}
+
+void StatusService::HandleAsync(StatusCall call, Executor& blocking,
+                                ReplyCallback done) {
+  auto flow = std::make_shared<Flow>(
+      Flow{std::move(call), StatusRequest{}, &blocking, std::move(done)});
+  const StatusCall& c = flow->call;
+
   // 1. The json parameter.
-  if (!call.json_param) {
+  if (!c.json_param) {
     return RefuseBeforeKey(
-        call, Error::InvalidArgument("The json query parameter is required"),
+        flow, Error::InvalidArgument("The json query parameter is required"),
         false);
   }
-  auto decoded = PercentDecode(*call.json_param, /*plus_as_space=*/true);
+  auto decoded = PercentDecode(*c.json_param, /*plus_as_space=*/true);
   if (!decoded) {
     return RefuseBeforeKey(
-        call,
-        Error::InvalidArgument("The json query parameter is not correctly percent-encoded"),
+        flow,
+        Error::InvalidArgument(
+            "The json query parameter is not correctly percent-encoded"),
         false);
   }
   auto parsed = ParseStatusRequest(*decoded);
-  if (!parsed.ok()) return RefuseBeforeKey(call, parsed.error(), false);
-  const StatusRequest& request = parsed.value();
+  if (!parsed.ok()) return RefuseBeforeKey(flow, parsed.error(), false);
+  flow->request = std::move(parsed).value();
+  const StatusRequest& request = flow->request;
 
   // 2. The credential: the Authorization header, else api_key.
-  std::optional<std::string> token;
-  if (call.authorization) {
-    token = BearerToken(*call.authorization);
-    if (!token) {
+  std::string token;
+  if (c.authorization) {
+    auto bearer = BearerToken(*c.authorization);
+    if (!bearer) {
       metrics_.AuthFailure("missing").Increment();
       return RefuseBeforeKey(
-          call,
-          Error::Unauthenticated("The Authorization header must use the Bearer scheme"),
+          flow,
+          Error::Unauthenticated(
+              "The Authorization header must use the Bearer scheme"),
           false);
     }
-    if (request.api_key && *request.api_key != *token) {
+    if (request.api_key && *request.api_key != *bearer) {
       metrics_.AuthFailure("mismatch").Increment();
       return RefuseBeforeKey(
-          call,
-          Error::InvalidArgument(
-              "The Authorization header and the api key field name different keys"),
+          flow,
+          Error::InvalidArgument("The Authorization header and the api key "
+                                 "field name different keys"),
           true);
     }
+    token = std::move(*bearer);
   } else if (request.api_key) {
-    token = request.api_key;
+    token = *request.api_key;
   } else {
     metrics_.AuthFailure("missing").Increment();
     return RefuseBeforeKey(
-        call,
+        flow,
         Error::Unauthenticated(
             "Authentication required, send a Bearer token or an api key"),
         false);
   }
-  auto principal = authenticator_.Authenticate(*token);
+
+  // 3. Who is calling: from the key cache, else from PostgreSQL on a
+  // blocking thread.
+  if (auto cached = authenticator_.TryCached(token)) {
+    return Authenticated(flow, std::move(*cached));
+  }
+  bool queued = flow->blocking->TrySubmit([this, flow, token] {
+    Authenticated(flow, authenticator_.Authenticate(token));
+  });
+  if (!queued) {
+    flow->done(StatusReply{Error::Unavailable("worker queue full"),
+                           std::nullopt, true, {}, 0, 0});
+  }
+}
+
+void StatusService::Authenticated(std::shared_ptr<Flow> flow,
+                                  Result<auth::Principal> principal) {
   if (!principal.ok()) {
     if (principal.error().code != ErrorCode::kUnauthenticated) {
-      return StatusReply{principal.error(), std::nullopt, true, {}, 0, 0};
+      flow->done(StatusReply{principal.error(), std::nullopt, true, {}, 0, 0});
+      return;
     }
-    return RefuseBeforeKey(call, principal.error(), true);
+    return RefuseBeforeKey(flow, principal.error(), true);
   }
-  const auth::Principal& who = principal.value();
+  // 4. The key's hourly limit; the rest continues when Redis answers.
+  auth::Principal who = principal.value();
+  limiter_.CheckAsync("key", "k:" + std::to_string(who.key_id), who.rate_limit,
+                      [this, flow, who](Result<ratelimit::RateDecision> d) {
+                        Counted(flow, who, std::move(d));
+                      });
+}
 
-  // 3. The key's hourly limit.
+void StatusService::Counted(std::shared_ptr<Flow> flow, const auth::Principal& who,
+                            Result<ratelimit::RateDecision> decision) {
   StatusReply reply;
   reply.credential_given = true;
   reply.license_id = who.license_id;
-  auto decision =
-      limiter_.Check("key", "k:" + std::to_string(who.key_id), who.rate_limit);
   if (!decision.ok()) {
     reply.error = decision.error();
-    return reply;
+    return flow->done(std::move(reply));
   }
   reply.rate = ToRateInfo(decision.value());
   if (!decision.value().allowed) {
     reply.error = Error::ResourceExhausted(kLimitedDetail);
-    return reply;
+    return flow->done(std::move(reply));
   }
 
-  // 4. The status and the page.
-  RowRange range = EffectiveRange(request);
-  auto snapshot = queries_.ReadStatus(
-      {who.license_id, request.schedule_id, range.first, range.last});
+  // 5. The status and the page: from memory when cached and small enough to
+  // render here; otherwise on a blocking thread.
+  RowRange range = EffectiveRange(flow->request);
+  store::StatusLookup lookup{who.license_id, flow->request.schedule_id,
+                             range.first, range.last};
+  constexpr size_t kRenderInlineBytes = 64 * 1024;
+  if (auto cached = queries_.TryReadCached(lookup)) {
+    if (!cached->ok() || cached->value()->rows_json.size() <= kRenderInlineBytes) {
+      return Respond(flow, std::move(reply), *cached);
+    }
+  }
+  auto shared_reply = std::make_shared<StatusReply>(std::move(reply));
+  bool queued = flow->blocking->TrySubmit([this, flow, shared_reply, lookup] {
+    Respond(flow, std::move(*shared_reply), queries_.ReadStatus(lookup));
+  });
+  if (!queued) {
+    shared_reply->error = Error::Unavailable("worker queue full");
+    shared_reply->rate.reset();
+    flow->done(std::move(*shared_reply));
+  }
+}
+
+void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
+                            const Result<store::SnapshotPtr>& snapshot) {
   if (!snapshot.ok()) {
     reply.error = snapshot.error();
     if (reply.error->code != ErrorCode::kNotFound) reply.rate.reset();
-    return reply;
+    return flow->done(std::move(reply));
   }
   const store::StatusSnapshot& s = *snapshot.value();
   PageLinks links;
   if (s.status == QueryStatusCode::kSuccess) {
-    links = BuildPageLinks(request, s.total_rows, options_.public_base_url);
+    links = BuildPageLinks(flow->request, s.total_rows, options_.public_base_url);
   }
-  StatusView view{call.request_id,  request.schedule_id, s.status,
-                  s.queries_ready,  s.queries_total,     s.tasks_scheduled,
-                  s.tasks_running,  s.total_rows,        s.rows_json,
-                  &links};
-  reply.body.reserve(256 + s.rows_json.size());
+  StatusView view{flow->call.request_id, flow->request.schedule_id,
+                  s.status,               s.queries_ready,
+                  s.queries_total,        s.tasks_scheduled,
+                  s.tasks_running,        s.total_rows,
+                  s.rows_json,            &links};
+  reply.body.reserve(512 + s.rows_json.size());
   RenderStatusBody(view, &reply.body);
   reply.rows = s.rows_returned;
   metrics_.response_rows().Increment(static_cast<double>(s.rows_returned));
-  return reply;
+  flow->done(std::move(reply));
 }
 
 }  // namespace qs::api

@@ -4,7 +4,11 @@
 #include <optional>
 #include <string>
 
+#include <functional>
+#include <memory>
+
 #include "auth/authenticator.h"
+#include "common/executor.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "ratelimit/hourly_limiter.h"
@@ -48,21 +52,38 @@ struct StatusReply {
 // The endpoint's logic. Order of work, cheapest refusal first: the `json`
 // parameter is validated (no I/O), then the credential is checked (cached),
 // then the key's hourly limit is counted (one Redis call), then the status is
-// read (one PostgreSQL round trip). Refusals before a key is known (400 and
-// 401) are counted against the client address instead. Thread-safe.
+// read (memory, or one PostgreSQL round trip). Refusals before a key is known
+// (400 and 401) are counted against the client address instead.
+//
+// HandleAsync never blocks its caller: the Redis count answers on the
+// counter's pipeline thread, and only the steps that may wait on PostgreSQL
+// (a key not in the key cache, a status not in the status cache) go to the
+// `blocking` executor. A poll that is fully cached therefore costs no thread
+// hand-off beyond the Redis pipeline's. Thread-safe.
 class StatusService {
  public:
+  using ReplyCallback = std::function<void(StatusReply)>;
+
   StatusService(auth::Authenticator& authenticator,
                 ratelimit::HourlyLimiter& limiter, store::QueryStore& queries,
                 metrics::Metrics& metrics, StatusServiceOptions options);
 
+  // Answers through `done`, exactly once, on whichever thread finishes.
+  void HandleAsync(StatusCall call, Executor& blocking, ReplyCallback done);
+  // Blocking convenience over HandleAsync.
   StatusReply Handle(const StatusCall& call);
 
  private:
+  struct Flow;
   // Counts a refusal that happened before a key was known against the
   // client address; 429 replaces it once the address is over its limit.
-  StatusReply RefuseBeforeKey(const StatusCall& call, Error error,
-                              bool credential_given);
+  void RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
+                       bool credential_given);
+  void Authenticated(std::shared_ptr<Flow> flow, Result<auth::Principal> who);
+  void Counted(std::shared_ptr<Flow> flow, const auth::Principal& who,
+               Result<ratelimit::RateDecision> decision);
+  void Respond(std::shared_ptr<Flow> flow, StatusReply reply,
+               const Result<store::SnapshotPtr>& snapshot);
 
   auth::Authenticator& authenticator_;
   ratelimit::HourlyLimiter& limiter_;

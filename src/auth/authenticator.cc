@@ -19,20 +19,21 @@ Authenticator::Authenticator(store::KeyStore& keys, const Clock& clock,
                              AuthenticatorOptions options)
     : keys_(keys), clock_(clock), metrics_(metrics), options_(options) {}
 
-Result<Principal> Authenticator::Authenticate(std::string_view token) {
+std::optional<Result<Principal>> Authenticator::TryCached(std::string_view token) {
   if (!LooksLikeToken(token)) {
     metrics_.AuthFailure("unknown").Increment();
-    return Error::Unauthenticated(kInvalidKeyDetail);
+    return Result<Principal>(Error::Unauthenticated(kInvalidKeyDetail));
   }
-  std::string hash = Sha256Hex(token);
-
   std::optional<store::KeyRecord> record;
-  if (CacheLookup(hash, &record)) {
-    metrics_.key_cache_hits().Increment();
-    return Decide(record);
-  }
-  metrics_.key_cache_misses().Increment();
+  if (!CacheLookup(Sha256Hex(token), &record)) return std::nullopt;
+  metrics_.key_cache_hits().Increment();
+  return Decide(record);
+}
 
+Result<Principal> Authenticator::Authenticate(std::string_view token) {
+  if (auto cached = TryCached(token)) return std::move(*cached);
+  metrics_.key_cache_misses().Increment();
+  std::string hash = Sha256Hex(token);
   // Concurrent misses on one hash may each ask the store; that is rare and
   // harmless, and cheaper than holding a lock across I/O.
   Result<std::optional<store::KeyRecord>> found = keys_.FindByTokenHash(hash);

@@ -42,6 +42,9 @@ class Authenticator {
   // the auth-failure metric); kUnavailable (or whatever the store returned)
   // when the store fails.
   Result<Principal> Authenticate(std::string_view token);
+  // Authenticate's answer when it needs no I/O (a malformed token, or a
+  // cached lookup); nullopt when only the store can tell.
+  std::optional<Result<Principal>> TryCached(std::string_view token);
 
  private:
   // A store answer: the record, or none for a hash no key has. Expiry is

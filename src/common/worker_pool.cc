@@ -26,6 +26,11 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
   return true;
 }
 
+bool WorkerPool::Full() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_ || queue_.size() >= max_queued_;
+}
+
 void WorkerPool::Run() {
   for (;;) {
     std::function<void()> task;

@@ -7,11 +7,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/executor.h"
+
 namespace qs {
 
 // A fixed set of threads running tasks from a bounded queue. Request work
 // that blocks on PostgreSQL or Redis runs here, never on the HTTP event loop.
-class WorkerPool {
+class WorkerPool final : public Executor {
  public:
   WorkerPool(int threads, size_t max_queued);
   ~WorkerPool();  // finishes queued tasks, then joins
@@ -19,7 +21,9 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // False when the queue is full: the caller must answer the request itself.
-  bool TrySubmit(std::function<void()> task);
+  bool TrySubmit(std::function<void()> task) override;
+  // True when a TrySubmit now would be refused.
+  bool Full();
 
  private:
   void Run();

@@ -1,6 +1,8 @@
 #include "http/public_server.h"
 
 #include <chrono>
+#include <map>
+#include <tuple>
 
 #include "api/status_json.h"
 #include "http/client_address.h"
@@ -67,8 +69,9 @@ class Responder {
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
                          .count();
-    metrics_.Requests(ex.method, ex.route, status).Increment();
-    metrics_.RequestDuration(ex.method, ex.route).Observe(seconds);
+    Series& series = SeriesFor(ex.method, ex.route, status);
+    series.requests->Increment();
+    series.duration->Observe(seconds);
     AccessLog(ex, status, seconds, license_id, rows, client);
   }
 
@@ -140,6 +143,27 @@ class Responder {
     log::AppendJsonString(line, client);
     line += '}';
     log::Line(line);
+  }
+
+  // The labelled children of one (method, route, status). Family::Add locks
+  // and hashes its labels, so each thread keeps the children it has used;
+  // method and route are string literals, so their addresses are the key.
+  struct Series {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+  Series& SeriesFor(const char* method, const char* route, int status) {
+    using Key = std::tuple<const metrics::Metrics*, const char*, const char*, int>;
+    thread_local std::map<Key, Series> cache;
+    Key key{&metrics_, method, route, status};
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      it = cache
+               .emplace(key, Series{&metrics_.Requests(method, route, status),
+                                    &metrics_.RequestDuration(method, route)})
+               .first;
+    }
+    return it->second;
   }
 
   metrics::Metrics& metrics_;
@@ -223,21 +247,24 @@ class Handler final : public Pistache::Http::Handler {
         ResolveClientAddress(client, RequestHeader(request, "X-Forwarded-For"),
                              s.options.trusted_proxies);
 
-    auto shared = shared_;
-    bool queued = s.workers.TrySubmit([shared, ex, call = std::move(call)] {
-      api::StatusReply reply = shared->service.Handle(call);
-      shared->responder.SendReply(*ex, reply, call.client_address);
-      shared->metrics.in_flight().Decrement();
-    });
-    if (!queued) {
+    if (s.workers.Full()) {
+      // Overloaded: refuse at once rather than queue without bound.
       Responder::CommonHeaders(*ex);
       SetHeader(ex->writer, "Retry-After", "1");
       Done(*ex, 503,
            EdgeProblemBody(503, "Service Unavailable",
-                           "The service is overloaded, retry shortly",
-                           ex->request_id),
+                           "The service is overloaded, retry shortly", ex->request_id),
            client);
+      return;
     }
+    auto shared = shared_;
+    std::string client_address = call.client_address;
+    s.service.HandleAsync(
+        std::move(call), s.workers,
+        [shared, ex, client_address](api::StatusReply reply) {
+          shared->responder.SendReply(*ex, reply, client_address);
+          shared->metrics.in_flight().Decrement();
+        });
   }
 
  private:

@@ -19,31 +19,70 @@ HourlyLimiter::HourlyLimiter(WindowCounter& shared, const Clock& clock,
                              FailureMode mode, metrics::Metrics& metrics)
     : shared_(shared), clock_(clock), mode_(mode), metrics_(metrics) {}
 
-Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
-                                          const std::string& bucket,
-                                          int32_t limit) {
+HourlyLimiter::Window HourlyLimiter::CurrentWindow() const {
   const int64_t now = clock_.NowUnixSeconds();
   int64_t offset = now % kWindowSeconds;
   if (offset < 0) offset += kWindowSeconds;  // floor, for clocks before 1970
-  const int64_t window_start = now - offset;
+  return {now, now - offset};
+}
+
+Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
+                                          const std::string& bucket,
+                                          int32_t limit) {
+  Window w = CurrentWindow();
+  return Decide(scope, bucket, limit, w,
+                shared_.Increment(bucket, w.start, kWindowSeconds));
+}
+
+void HourlyLimiter::CheckAsync(const std::string& scope, const std::string& bucket,
+                               int32_t limit, DecisionCallback done) {
+  Window w = CurrentWindow();
+  shared_.IncrementAsync(
+      bucket, w.start, kWindowSeconds,
+      [this, scope, bucket, limit, w, done = std::move(done)](Result<int64_t> count) {
+        done(Decide(scope, bucket, limit, w, count));
+      });
+}
+
+prometheus::Counter& HourlyLimiter::DecisionCounter(const char* decision,
+                                                    const std::string& scope) {
+  // Resolved once per (decision, scope): Family::Add locks and hashes.
+  int s = scope == "key" ? 0 : scope == "address" ? 1 : -1;
+  static constexpr const char* kDecisions[] = {"allowed", "limited", "fail_open",
+                                               "fail_closed"};
+  for (int d = 0; d < 4 && s >= 0; ++d) {
+    if (std::string_view(kDecisions[d]) == decision) {
+      if (!counters_[d][s]) {
+        counters_[d][s] = &metrics_.RateLimitDecision(decision, scope);
+      }
+      return *counters_[d][s];
+    }
+  }
+  return metrics_.RateLimitDecision(decision, scope);
+}
+
+Result<RateDecision> HourlyLimiter::Decide(const std::string& scope,
+                                           const std::string& bucket,
+                                           int32_t limit, Window w,
+                                           const Result<int64_t>& shared_count) {
+  const int64_t now = w.now;
+  const int64_t window_start = w.start;
 
   RateDecision d;
   d.limit = limit;
   d.reset_seconds = window_start + kWindowSeconds - now;  // 1..3600
 
-  Result<int64_t> shared_count =
-      shared_.Increment(bucket, window_start, kWindowSeconds);
   int64_t count;
   if (shared_count.ok()) {
     count = shared_count.value();
   } else if (mode_ == FailureMode::kClosed) {
-    metrics_.RateLimitDecision("fail_closed", scope).Increment();
+    DecisionCounter("fail_closed", scope).Increment();
     return Error::Unavailable("rate-limit counter failed: " +
                               shared_count.error().internal);
   } else {
     count = local_.Increment(bucket, window_start);
     d.failed_open = true;
-    metrics_.RateLimitDecision("fail_open", scope).Increment();
+    DecisionCounter("fail_open", scope).Increment();
 
     // Under an outage every request lands here: log once per interval, with
     // how many fail-open decisions the previous interval hid.
@@ -73,9 +112,9 @@ Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
   // A fail-open decision is already counted as such; "limited" is added
   // when the local counter refuses, so refusals are never invisible.
   if (!d.allowed) {
-    metrics_.RateLimitDecision("limited", scope).Increment();
+    DecisionCounter("limited", scope).Increment();
   } else if (!d.failed_open) {
-    metrics_.RateLimitDecision("allowed", scope).Increment();
+    DecisionCounter("allowed", scope).Increment();
   }
   return d;
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/clock.h"
@@ -43,7 +44,24 @@ class HourlyLimiter {
   Result<RateDecision> Check(const std::string& scope,
                              const std::string& bucket, int32_t limit);
 
+  // The same, answering through `done` (on the counter's thread) without
+  // blocking the caller on Redis.
+  using DecisionCallback = std::function<void(Result<RateDecision>)>;
+  void CheckAsync(const std::string& scope, const std::string& bucket,
+                  int32_t limit, DecisionCallback done);
+
  private:
+  struct Window {
+    int64_t now;
+    int64_t start;
+  };
+  Window CurrentWindow() const;
+  Result<RateDecision> Decide(const std::string& scope, const std::string& bucket,
+                              int32_t limit, Window w,
+                              const Result<int64_t>& shared_count);
+  prometheus::Counter& DecisionCounter(const char* decision,
+                                       const std::string& scope);
+
   WindowCounter& shared_;
   const Clock& clock_;
   FailureMode mode_;
@@ -56,6 +74,9 @@ class HourlyLimiter {
   static constexpr std::chrono::seconds kFailOpenLogInterval{10};
   std::atomic<int64_t> next_fail_open_log_ns_{INT64_MIN};
   std::atomic<int64_t> unlogged_fail_opens_{0};
+  // [decision][scope] children, filled on first use; pointers to children
+  // are stable and a racing double fill stores the same pointer.
+  std::atomic<prometheus::Counter*> counters_[4][2] = {};
 };
 
 }  // namespace qs::ratelimit

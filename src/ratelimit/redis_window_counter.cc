@@ -240,9 +240,17 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
   for (int i = 0; i < options_.pool_size; ++i) {
     free_.push_back(std::make_unique<Conn>());
   }
+  io_thread_ = std::thread([this] { RunIoThread(); });
 }
 
 RedisWindowCounter::~RedisWindowCounter() {
+  {
+    std::lock_guard<std::mutex> lock(batch_mu_);
+    stopping_ = true;
+  }
+  batch_cv_.notify_one();
+  io_thread_.join();
+  if (io_conn_) Drop(*io_conn_);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& conn : free_) {
     if (conn->ctx != nullptr) {
@@ -386,98 +394,100 @@ Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
 Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
                                               int64_t window_start_unix,
                                               int64_t window_seconds) {
-  try {
-    if (!config_error_.empty()) {
-      incr_errors_.Increment();
-      return Error::Unavailable(config_error_);
-    }
-    auto start = std::chrono::steady_clock::now();
-    const std::string key =
-        kKeyPrefix + bucket + ":" + std::to_string(window_start_unix);
-    const std::string expire_at = std::to_string(
-        window_start_unix + window_seconds + kExpiryGraceSeconds);
-    Result<int64_t> result = IncrementBatched(key, expire_at);
-    incr_duration_.Observe(SecondsSince(start));
-    if (!result.ok()) incr_errors_.Increment();
-    return result;
-  } catch (const std::exception& e) {
-    incr_errors_.Increment();
-    return Error::Internal(std::string("redis increment: ") + e.what());
-  } catch (...) {
-    incr_errors_.Increment();
-    return Error::Internal("redis increment: unknown exception");
-  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<int64_t>> answer;
+  IncrementAsync(bucket, window_start_unix, window_seconds,
+                 [&](Result<int64_t> r) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   answer = std::move(r);
+                   cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return answer.has_value(); });
+  return std::move(*answer);
 }
 
-Result<int64_t> RedisWindowCounter::IncrementBatched(
-    const std::string& key, const std::string& expire_at) {
-  Pending mine;
-  mine.key = key;
-  mine.expire_at = expire_at;
-  std::unique_lock<std::mutex> lock(batch_mu_);
-  queue_.push_back(&mine);
-  for (;;) {
-    if (mine.result) break;
-    if (batches_in_flight_ < kMaxBatches && !queue_.empty()) {
-      std::vector<Pending*> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatchSize) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
-      }
-      ++batches_in_flight_;
-      lock.unlock();
-      try {
-        RunBatch(batch);
-      } catch (...) {
-        // Never leave a waiter without an answer.
-        for (Pending* p : batch) {
-          if (!p->result) p->result = Error::Internal("redis batch failed");
-        }
-      }
-      lock.lock();
-      --batches_in_flight_;
-      for (Pending* p : batch) {
-        if (p != &mine) p->cv.notify_one();
-      }
-      // Hand the lead to the oldest waiter, if any is queued.
-      if (!queue_.empty() && !queue_.front()->leader) {
-        queue_.front()->leader = true;
-        queue_.front()->cv.notify_one();
-      }
-      continue;
-    }
-    mine.leader = false;
-    mine.cv.wait(lock, [&] { return mine.result.has_value() || mine.leader; });
-  }
-  return std::move(*mine.result);
-}
-
-void RedisWindowCounter::RunBatch(const std::vector<Pending*>& batch) {
-  // Results are written without batch_mu_; each waiter reads its own only
-  // after the leader has retaken batch_mu_ and notified.
-  auto fail_all = [&](const Error& e, size_t from) {
-    for (size_t i = from; i < batch.size(); ++i) batch[i]->result = e;
-  };
-  Result<std::unique_ptr<Conn>> acquired = Acquire();
-  if (!acquired.ok()) return fail_all(acquired.error(), 0);
-  struct Lease {
-    RedisWindowCounter* self;
-    std::unique_ptr<Conn> conn;
-    ~Lease() { self->Release(std::move(conn)); }
-  } lease{this, std::move(acquired).value()};
-  Conn& conn = *lease.conn;
-  if (Status s = EnsureConnected(conn)) return fail_all(*s, 0);
-  if (batch.size() == 1) {
-    batch[0]->result = IncrementOn(conn, batch[0]->key, batch[0]->expire_at);
+void RedisWindowCounter::IncrementAsync(const std::string& bucket,
+                                        int64_t window_start_unix,
+                                        int64_t window_seconds,
+                                        CountCallback done) {
+  if (!config_error_.empty()) {
+    incr_errors_.Increment();
+    done(Error::Unavailable(config_error_));
     return;
   }
-  for (Pending* p : batch) {
-    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1", p->key.c_str(),
-                          p->expire_at.c_str()};
-    size_t lens[] = {7, conn.script_sha.size(), 1, p->key.size(), p->expire_at.size()};
+  Pending p{kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
+            std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
+            std::move(done), std::chrono::steady_clock::now(), std::nullopt};
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(batch_mu_);
+    queue_.push_back(std::move(p));
+    wake = io_waiting_;
+  }
+  // Under load the I/O thread is busy and finds the queue on its own: no
+  // wake-up (and no system call) per request.
+  if (wake) batch_cv_.notify_one();
+}
+
+void RedisWindowCounter::RunIoThread() {
+  std::vector<Pending> batch;
+  std::unique_lock<std::mutex> lock(batch_mu_);
+  for (;;) {
+    io_waiting_ = true;
+    batch_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    io_waiting_ = false;
+    if (queue_.empty()) return;  // stopping, nothing left to answer
+    if (queue_.size() <= kMaxBatchSize) {
+      batch.swap(queue_);
+    } else {
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + kMaxBatchSize));
+      queue_.erase(queue_.begin(), queue_.begin() + kMaxBatchSize);
+    }
+    lock.unlock();
+    try {
+      RunBatch(batch);
+    } catch (const std::exception& e) {
+      for (Pending& p : batch) {
+        if (!p.result) p.result = Error::Internal(std::string("redis batch: ") + e.what());
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (Pending& p : batch) {
+      if (!p.result) p.result = Error::Internal("redis batch: no answer");
+      incr_duration_.Observe(std::chrono::duration<double>(now - p.queued).count());
+      if (!p.result->ok()) incr_errors_.Increment();
+      try {
+        p.done(std::move(*p.result));
+      } catch (...) {
+        // A callback's failure is its own; the others still get answers.
+      }
+    }
+    batch.clear();
+    lock.lock();
+  }
+}
+
+void RedisWindowCounter::RunBatch(std::vector<Pending>& batch) {
+  auto fail_from = [&](const Error& e, size_t from) {
+    for (size_t i = from; i < batch.size(); ++i) batch[i].result = e;
+  };
+  if (!io_conn_) io_conn_ = std::make_unique<Conn>();
+  Conn& conn = *io_conn_;
+  if (Status s = EnsureConnected(conn)) return fail_from(*s, 0);
+  if (batch.size() == 1) {
+    batch[0].result = IncrementOn(conn, batch[0].key, batch[0].expire_at);
+    return;
+  }
+  for (Pending& p : batch) {
+    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1", p.key.c_str(),
+                          p.expire_at.c_str()};
+    size_t lens[] = {7, conn.script_sha.size(), 1, p.key.size(), p.expire_at.size()};
     if (redisAppendCommandArgv(conn.ctx, 5, argv, lens) != REDIS_OK) {
       Drop(conn);
-      return fail_all(Error::Unavailable("redis pipeline: cannot queue a command"), 0);
+      return fail_from(Error::Unavailable("redis pipeline: cannot queue a command"), 0);
     }
   }
   std::vector<size_t> retry;  // NOSCRIPT: the script cache was flushed
@@ -486,27 +496,25 @@ void RedisWindowCounter::RunBatch(const std::vector<Pending*>& batch) {
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
       std::string err = conn.ctx->errstr;
       Drop(conn);
-      return fail_all(Error::Unavailable("redis EVALSHA: " + err), i);
+      return fail_from(Error::Unavailable("redis EVALSHA: " + err), i);
     }
     ReplyPtr r(static_cast<redisReply*>(raw));
     if (r->type == REDIS_REPLY_INTEGER) {
-      batch[i]->result = static_cast<int64_t>(r->integer);
+      batch[i].result = static_cast<int64_t>(r->integer);
     } else if (r->type == REDIS_REPLY_ERROR && StartsWith(ReplyText(*r), "NOSCRIPT")) {
       retry.push_back(i);
     } else {
-      batch[i]->result = Error::Unavailable(
+      batch[i].result = Error::Unavailable(
           "redis EVALSHA: " +
           (r->type == REDIS_REPLY_ERROR ? ReplyText(*r) : std::string("unexpected reply")));
     }
   }
   for (size_t i : retry) {
-    if (conn.ctx == nullptr) {
-      if (Status s = EnsureConnected(conn)) {
-        batch[i]->result = *s;
-        continue;
-      }
+    if (Status s = EnsureConnected(conn)) {
+      batch[i].result = *s;
+      continue;
     }
-    batch[i]->result = IncrementOn(conn, batch[i]->key, batch[i]->expire_at);
+    batch[i].result = IncrementOn(conn, batch[i].key, batch[i].expire_at);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -68,6 +69,8 @@ class RedisWindowCounter final : public WindowCounter {
   Result<int64_t> Increment(const std::string& bucket,
                             int64_t window_start_unix,
                             int64_t window_seconds) override;
+  void IncrementAsync(const std::string& bucket, int64_t window_start_unix,
+                      int64_t window_seconds, CountCallback done) override;
 
   // PING through the pool, for the readiness probe. nullopt when Redis
   // answered.
@@ -90,27 +93,22 @@ class RedisWindowCounter final : public WindowCounter {
   Result<int64_t> IncrementOn(Conn& conn, const std::string& key,
                               const std::string& expire_at);
 
-  // Group commit: concurrent increments are sent to Redis as one pipeline.
-  // A caller that finds fewer than kMaxBatches batches in flight becomes a
-  // leader: it takes everything queued, pipelines it on one connection and
-  // hands every caller its own reply. A lone caller goes straight through,
-  // so pipelining adds no latency, and under load many counts share one
-  // round trip. Each count is still its own atomic script call, so the
-  // limit stays exact across instances.
+  // Pipelining: increments from every thread go into one queue; a single
+  // I/O thread takes all that is queued, sends it as one pipeline on its own
+  // connection, and answers each caller through its callback, in order. A
+  // lone request pays one round trip; a burst of N shares one. Each count is
+  // still its own atomic script call, so the limit stays exact across
+  // instances.
   struct Pending {
     std::string key;
     std::string expire_at;
+    CountCallback done;
+    std::chrono::steady_clock::time_point queued;
     std::optional<Result<int64_t>> result;
-    // Each waiter sleeps on its own condition, so finishing a batch wakes
-    // exactly the callers it answered (and one successor leader), not all.
-    std::condition_variable cv;
-    bool leader = false;  // woken to lead the next batch
   };
-  static constexpr int kMaxBatches = 2;
-  static constexpr size_t kMaxBatchSize = 128;
-  Result<int64_t> IncrementBatched(const std::string& key,
-                                   const std::string& expire_at);
-  void RunBatch(const std::vector<Pending*>& batch);
+  static constexpr size_t kMaxBatchSize = 256;
+  void RunIoThread();
+  void RunBatch(std::vector<Pending>& batch);
 
   RedisOptions options_;
   std::string config_error_;  // non-empty: the URL did not parse
@@ -121,8 +119,10 @@ class RedisWindowCounter final : public WindowCounter {
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
-  std::deque<Pending*> queue_;  // guarded by batch_mu_
-  int batches_in_flight_ = 0;   // guarded by batch_mu_
+  std::vector<Pending> queue_;  // guarded by batch_mu_
+  bool io_waiting_ = false;     // guarded by batch_mu_
+  bool stopping_ = false;       // guarded by batch_mu_
+  std::unique_ptr<Conn> io_conn_;  // the I/O thread's own connection
 
   prometheus::Histogram& incr_duration_;
   prometheus::Counter& incr_errors_;
@@ -132,6 +132,8 @@ class RedisWindowCounter final : public WindowCounter {
   prometheus::Counter& pool_wait_timeouts_;
   prometheus::Gauge& idle_;
   prometheus::Gauge& in_use_;
+
+  std::thread io_thread_;  // last: starts once every other member exists
 };
 
 }  // namespace qs::ratelimit

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -19,6 +20,14 @@ class WindowCounter {
   virtual Result<int64_t> Increment(const std::string& bucket,
                                     int64_t window_start_unix,
                                     int64_t window_seconds) = 0;
+
+  // The same, answering through `done` (exactly once, on any thread) instead
+  // of blocking the caller. The default calls Increment inline.
+  using CountCallback = std::function<void(Result<int64_t>)>;
+  virtual void IncrementAsync(const std::string& bucket, int64_t window_start_unix,
+                              int64_t window_seconds, CountCallback done) {
+    done(Increment(bucket, window_start_unix, window_seconds));
+  }
 };
 
 }  // namespace qs::ratelimit

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/query_status.h"
@@ -46,6 +47,12 @@ class QueryStore {
  public:
   virtual ~QueryStore() = default;
   virtual Result<SnapshotPtr> ReadStatus(const StatusLookup& lookup) = 0;
+  // ReadStatus's answer when it needs no I/O (held in memory); nullopt
+  // otherwise. Lets a caller on an event loop avoid handing off to a thread
+  // that may block.
+  virtual std::optional<Result<SnapshotPtr>> TryReadCached(const StatusLookup&) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace qs::store

@@ -116,6 +116,28 @@ void CachingQueryStore::EvictLocked() {
   }
 }
 
+std::optional<Result<SnapshotPtr>> CachingQueryStore::TryReadCached(
+    const StatusLookup& lookup) {
+  if (!Live()) return std::nullopt;
+  PageKey key{lookup.license_id, lookup.first_row, lookup.last_row};
+  std::lock_guard<std::mutex> lock(mu_);
+  auto q = slots_.find(lookup.schedule_id);
+  if (q == slots_.end()) return std::nullopt;
+  auto s = q->second.find(key);
+  if (s == q->second.end()) return std::nullopt;
+  Slot& slot = s->second;
+  if (!slot.loaded ||
+      (slot.snapshot && clock_.NowUnixSeconds() >= slot.snapshot->visible_until_unix)) {
+    return std::nullopt;
+  }
+  slot.last_used = ++tick_;
+  hits_.Increment();
+  if (!slot.snapshot) {
+    return Result<SnapshotPtr>(Error::NotFound("query status not found"));
+  }
+  return Result<SnapshotPtr>(slot.snapshot);
+}
+
 Result<SnapshotPtr> CachingQueryStore::ReadStatus(const StatusLookup& lookup) {
   if (!Live()) {
     bypasses_.Increment();
