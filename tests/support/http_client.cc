@@ -32,8 +32,16 @@ HttpResponse HttpRequest(int port, const std::string& method,
     return response;
   }
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
-  request += "Connection: close\r\n\r\n";
+  bool connection_given = false;
+  for (const auto& [k, v] : headers) {
+    if (k == "Connection") {
+      connection_given = true;
+      if (v.empty()) continue;  // no Connection header at all
+    }
+    request += k + ": " + v + "\r\n";
+  }
+  if (!connection_given) request += "Connection: close\r\n";
+  request += "\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

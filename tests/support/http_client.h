@@ -17,7 +17,8 @@ struct HttpResponse {
 };
 
 // One HTTP/1.1 request on a new connection to 127.0.0.1:port
-// (Connection: close), with a timeout. `target` is the path and query.
+// (Connection: close unless `headers` has a Connection entry; an empty one
+// sends no Connection header), with a timeout. `target` is the path and query.
 HttpResponse HttpRequest(int port, const std::string& method,
                          const std::string& target,
                          const std::map<std::string, std::string>& headers = {},

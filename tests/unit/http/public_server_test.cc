@@ -1,0 +1,212 @@
+// The HTTP edge over real HTTP on an ephemeral port, with the service's I/O
+// behind small fakes: status codes, headers and bodies as the contract
+// names them.
+#include "http/public_server.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "auth/authenticator.h"
+#include "auth/sha256.h"
+#include "common/worker_pool.h"
+#include "fakes/fake_clock.h"
+#include "ratelimit/hourly_limiter.h"
+#include "support/http_client.h"
+
+namespace qs::http {
+namespace {
+
+using qs::testing::FakeClock;
+using qs::testing::HttpRequest;
+using qs::testing::HttpResponse;
+using qs::testing::StatusTarget;
+
+constexpr char kToken[] = "qsk_test_token_for_the_edge";
+
+class FakeKeys final : public store::KeyStore {
+ public:
+  Result<std::optional<store::KeyRecord>> FindByTokenHash(
+      const std::string& hash) override {
+    if (hash != auth::Sha256Hex(kToken)) return std::optional<store::KeyRecord>();
+    store::KeyRecord k;
+    k.key_id = 7;
+    k.license_id = 3;
+    k.key_rate_limit = 2;
+    return std::optional<store::KeyRecord>(k);
+  }
+};
+
+class FakeCounter final : public ratelimit::WindowCounter {
+ public:
+  Result<int64_t> Increment(const std::string& bucket, int64_t, int64_t) override {
+    return ++counts[bucket];
+  }
+  std::map<std::string, int64_t> counts;
+};
+
+class FakeQueries final : public store::QueryStore {
+ public:
+  Result<store::SnapshotPtr> ReadStatus(const store::StatusLookup& lookup) override {
+    if (failing) return Error::Unavailable("db down: secret internal text");
+    if (lookup.schedule_id != "q1") return Error::NotFound("query status not found");
+    auto s = std::make_shared<store::StatusSnapshot>();
+    s->status = QueryStatusCode::kSuccess;
+    s->total_rows = 2;
+    s->rows_json = R"({"a":1},{"a":2})";
+    s->rows_returned = 2;
+    return store::SnapshotPtr(s);
+  }
+  bool failing = false;
+};
+
+class PublicServerTest : public ::testing::Test {
+ protected:
+  PublicServerTest()
+      : authenticator_(keys_, clock_, metrics_, {}),
+        limiter_(counter_, clock_, ratelimit::FailureMode::kOpen, metrics_),
+        service_(authenticator_, limiter_, queries_, metrics_, {5, ""}),
+        workers_(2, 100),
+        server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_, metrics_) {}
+
+  void SetUp() override { ASSERT_FALSE(server_.Start().has_value()); }
+
+  HttpResponse Get(const std::string& json, bool with_key = true) {
+    std::map<std::string, std::string> h;
+    if (with_key) h["Authorization"] = std::string("Bearer ") + kToken;
+    return HttpRequest(server_.port(), "GET", StatusTarget(json), h);
+  }
+
+  static void ExpectEveryResponseHeader(const HttpResponse& r) {
+    EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+    EXPECT_EQ(r.header("cache-control"), "no-store");
+    EXPECT_FALSE(r.header("x-request-id").empty());
+    EXPECT_NE(r.header("access-control-expose-headers").find("X-RateLimit-Remaining"),
+              std::string::npos);
+  }
+
+  FakeClock clock_;
+  metrics::Metrics metrics_;
+  FakeKeys keys_;
+  FakeCounter counter_;
+  FakeQueries queries_;
+  auth::Authenticator authenticator_;
+  ratelimit::HourlyLimiter limiter_;
+  api::StatusService service_;
+  WorkerPool workers_;
+  Lifecycle lifecycle_;
+  PublicServer server_;
+};
+
+TEST_F(PublicServerTest, SuccessPageCarriesRowsLinksAndRateHeaders) {
+  auto r = Get(R"({"schedule_id":"q1","offset_start":0,"offset_end":0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectEveryResponseHeader(r);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("x-ratelimit-limit"), "2");
+  EXPECT_EQ(r.header("x-ratelimit-remaining"), "1");
+  EXPECT_EQ(r.header("ratelimit-policy"), "\"hourly\";q=2;w=3600");
+  EXPECT_NE(r.body.find("\"request_id\":\"" + r.header("x-request-id") + "\""),
+            std::string::npos);
+  EXPECT_NE(r.body.find(R"("data":[{"a":1},{"a":2}])"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("result":{"total_rows":2})"), std::string::npos);
+}
+
+TEST_F(PublicServerTest, KeepAliveIsNotRefusedForHttp11) {
+  auto r = HttpRequest(server_.port(), "GET", StatusTarget(R"({"schedule_id":"q1"})"),
+                       {{"Authorization", std::string("Bearer ") + kToken},
+                        {"Connection", ""}});
+  ASSERT_EQ(r.status, 200);
+  // Pistache alone would answer "Connection: Close" and keep the socket.
+  EXPECT_FALSE(r.has("connection")) << r.header("connection");
+}
+
+TEST_F(PublicServerTest, OverTheLimitIs429WithRetryAfter) {
+  Get(R"({"schedule_id":"q1"})");
+  Get(R"({"schedule_id":"q1"})");
+  auto r = Get(R"({"schedule_id":"q1"})");
+  ASSERT_EQ(r.status, 429);
+  ExpectEveryResponseHeader(r);
+  EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  EXPECT_EQ(r.header("x-ratelimit-remaining"), "0");
+  int retry = std::stoi(r.header("retry-after"));
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 3600);
+}
+
+TEST_F(PublicServerTest, MissingKeyIs401WithABearerChallenge) {
+  auto r = Get(R"({"schedule_id":"q1"})", false);
+  ASSERT_EQ(r.status, 401);
+  ExpectEveryResponseHeader(r);
+  EXPECT_EQ(r.header("www-authenticate"), "Bearer realm=\"querystatus\"");
+  EXPECT_EQ(r.header("x-ratelimit-limit"), "5");  // the address budget
+}
+
+TEST_F(PublicServerTest, UnknownKeyIs401WithInvalidToken) {
+  auto r = HttpRequest(server_.port(), "GET", StatusTarget(R"({"schedule_id":"q1"})"),
+                       {{"Authorization", "Bearer qsk_someone_elses"}});
+  ASSERT_EQ(r.status, 401);
+  EXPECT_NE(r.header("www-authenticate").find("error=\"invalid_token\""), std::string::npos);
+}
+
+TEST_F(PublicServerTest, BadJsonIs400ProblemDetails) {
+  auto r = Get(R"({"schedule_id":"q1","offset_start":"5"})");
+  ASSERT_EQ(r.status, 400);
+  ExpectEveryResponseHeader(r);
+  EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  EXPECT_NE(r.body.find("\"status\":400"), std::string::npos);
+}
+
+TEST_F(PublicServerTest, UnknownQueryIs404StatusNotFound) {
+  auto r = Get(R"({"schedule_id":"nope"})");
+  ASSERT_EQ(r.status, 404);
+  ExpectEveryResponseHeader(r);
+  EXPECT_EQ(r.body, R"({"error":"STATUS_NOT_FOUND"})");
+  EXPECT_FALSE(r.header("x-ratelimit-remaining").empty());
+}
+
+TEST_F(PublicServerTest, DatabaseFailureIs500WithoutInternalsOrRateHeaders) {
+  queries_.failing = true;
+  auto r = Get(R"({"schedule_id":"q1"})");
+  ASSERT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+  EXPECT_FALSE(r.has("x-ratelimit-limit"));
+  EXPECT_EQ(r.body.find("secret"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("db down"), std::string::npos) << r.body;
+}
+
+TEST_F(PublicServerTest, OptionsIsACorsPreflight) {
+  auto r = HttpRequest(server_.port(), "OPTIONS", "/query/status");
+  ASSERT_EQ(r.status, 204);
+  EXPECT_NE(r.header("access-control-allow-methods").find("GET"), std::string::npos);
+  EXPECT_NE(r.header("access-control-allow-headers").find("Authorization"),
+            std::string::npos);
+}
+
+TEST_F(PublicServerTest, OtherMethodsAre405WithAllow) {
+  auto r = HttpRequest(server_.port(), "DELETE", "/query/status");
+  ASSERT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("allow"), "GET, OPTIONS");
+  ExpectEveryResponseHeader(r);
+}
+
+TEST_F(PublicServerTest, UnknownPathIs404ProblemDetails) {
+  auto r = HttpRequest(server_.port(), "GET", "/nope");
+  ASSERT_EQ(r.status, 404);
+  EXPECT_EQ(r.header("content-type"), "application/problem+json");
+}
+
+TEST_F(PublicServerTest, ShuttingDownRefusesNewRequestsWith503) {
+  lifecycle_.BeginDrain();
+  auto draining = Get(R"({"schedule_id":"q1"})");
+  EXPECT_EQ(draining.status, 200);  // still served while the balancer notices
+  EXPECT_EQ(draining.header("connection"), "Close");
+  lifecycle_.StopAccepting();
+  auto closed = Get(R"({"schedule_id":"q1"})");
+  EXPECT_EQ(closed.status, 503);
+  EXPECT_EQ(closed.header("retry-after"), "1");
+}
+
+}  // namespace
+}  // namespace qs::http
