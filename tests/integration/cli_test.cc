@@ -8,28 +8,18 @@
 #include <string>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
 
-class CliTest : public ::testing::Test {
+class CliTest : public DatabaseTest {
  protected:
-  void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), env_.redis_url);
-  }
 
   std::string Count(const std::string& table) {
     return db_->Query("SELECT count(*) FROM " + table)[0];
   }
 
-  TestEnv env_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
 };
 
 TEST_F(CliTest, MigrateTwiceAppliesNothingTheSecondTime) {

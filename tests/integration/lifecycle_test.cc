@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
@@ -20,20 +21,9 @@ namespace {
 constexpr int kSlowRequests = 8;
 constexpr char kInFlight[] = "querystatus_http_requests_in_flight";
 
-class LifecycleTest : public ::testing::Test {
+class LifecycleTest : public DatabaseTest {
  protected:
-  void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), env_.redis_url);
-  }
 
-  TestEnv env_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
 };
 
 TEST_F(LifecycleTest, SigtermDuringSlowRequestsFinishesThemAllAndExitsZero) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
@@ -27,16 +28,12 @@ constexpr char kLatencyCount[] =
 constexpr char kFailOpen[] =
     "querystatus_ratelimit_decisions_total{decision=\"fail_open\"";
 
-class ObservabilityTest : public ::testing::Test {
+class ObservabilityTest : public DatabaseTest {
  protected:
+  ObservabilityTest() : DatabaseTest(/*own_redis=*/true) {}
   void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    redis_ = std::make_unique<RedisServer>();
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), redis_->url());
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     license_ = cli_->NewLicense("acme");
     token_ = cli_->NewKey(license_);
     small_token_ = cli_->NewKey(license_, 1);
@@ -81,10 +78,6 @@ class ObservabilityTest : public ::testing::Test {
     return statuses;
   }
 
-  TestEnv env_;
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
   std::string license_;
   std::string token_;
   std::string small_token_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
@@ -67,24 +68,15 @@ std::string Lower(std::string s) {
   return s;
 }
 
-class PostgresOutageTest : public ::testing::Test {
+class PostgresOutageTest : public DatabaseTest {
  protected:
   void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_FALSE(env_.pg_data.empty())
         << "QS_TEST_PG_DATA (the test PostgreSQL's data folder) is not set: "
-           "run the "
-           "integration tests through tests/run";
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), env_.redis_url);
+           "run the integration tests through tests/run";
   }
-
-  TestEnv env_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
 };
 
 void ExpectBare500(const HttpResponse& r, const std::string& what) {

@@ -14,30 +14,19 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
 
-class RateLimitClusterTest : public ::testing::Test {
+class RateLimitClusterTest : public DatabaseTest {
  protected:
-  void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    redis_ = std::make_unique<RedisServer>();
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), redis_->url());
-  }
+  RateLimitClusterTest() : DatabaseTest(/*own_redis=*/true) {}
 
   static std::map<std::string, std::string> Bearer(const std::string& token) {
     return {{"Authorization", "Bearer " + token}};
   }
 
-  TestEnv env_;
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
 };
 
 TEST_F(RateLimitClusterTest, TwoInstancesShareTheLimitExactly) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
@@ -18,16 +19,12 @@ namespace {
 constexpr char kFailOpen[] =
     "querystatus_ratelimit_decisions_total{decision=\"fail_open\"";
 
-class RedisOutageTest : public ::testing::Test {
+class RedisOutageTest : public DatabaseTest {
  protected:
+  RedisOutageTest() : DatabaseTest(/*own_redis=*/true) {}
   void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    redis_ = std::make_unique<RedisServer>();
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), redis_->url());
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     license_ = cli_->NewLicense("acme");
     token_ = cli_->NewKey(license_, 5);
     cli_->Ok({"query", "put", "--license", license_, "--schedule-id", "q1",
@@ -51,10 +48,6 @@ class RedisOutageTest : public ::testing::Test {
     return keys;
   }
 
-  TestEnv env_;
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
   std::string license_;
   std::string token_;
   std::string key_id_;

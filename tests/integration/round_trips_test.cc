@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
@@ -34,16 +35,12 @@ std::map<std::string, long> CommandCalls(const RedisServer& redis) {
   return calls;
 }
 
-class RoundTripsTest : public ::testing::Test {
+class RoundTripsTest : public DatabaseTest {
  protected:
+  RoundTripsTest() : DatabaseTest(/*own_redis=*/true) {}
   void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    redis_ = std::make_unique<RedisServer>();
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), redis_->url());
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     std::string license = cli_->NewLicense("acme");
     token_ = cli_->NewKey(license);
     cli_->Ok({"query", "put", "--license", license, "--schedule-id", "q1",
@@ -63,10 +60,6 @@ class RoundTripsTest : public ::testing::Test {
     }
   }
 
-  TestEnv env_;
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
   std::string token_;
 };
 

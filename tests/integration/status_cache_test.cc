@@ -9,21 +9,18 @@
 #include <thread>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class StatusCacheIntegrationTest : public ::testing::Test {
+class StatusCacheIntegrationTest : public DatabaseTest {
  protected:
   void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), env_.redis_url);
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     license_ = cli_->NewLicense("cache", 10000);
     token_ = cli_->NewKey(license_, 10000);
     Put("RUNNING");
@@ -43,9 +40,6 @@ class StatusCacheIntegrationTest : public ::testing::Test {
     return r.body.substr(at, r.body.find('"', at) - at);
   }
 
-  TestEnv env_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
   std::string license_;
   std::string token_;
 };

@@ -12,23 +12,16 @@
 #include <vector>
 
 #include "support/env.h"
+#include "support/fixture.h"
 
 namespace qs::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class VisibilityAndExpiryTest : public ::testing::Test {
+class VisibilityAndExpiryTest : public DatabaseTest {
  protected:
-  void SetUp() override {
-    std::string missing;
-    auto env = LoadTestEnv(&missing);
-    ASSERT_TRUE(env) << missing;
-    env_ = *env;
-    redis_ = std::make_unique<RedisServer>();
-    db_ = std::make_unique<ScratchDatabase>(env_);
-    cli_ = std::make_unique<Cli>(env_, db_->url(), redis_->url());
-  }
+  VisibilityAndExpiryTest() : DatabaseTest(/*own_redis=*/true) {}
 
   void Put(const std::string& license, const std::string& schedule_id,
            const std::string& status, std::vector<std::string> extra = {}) {
@@ -59,10 +52,6 @@ class VisibilityAndExpiryTest : public ::testing::Test {
     return d;
   }
 
-  TestEnv env_;
-  std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Cli> cli_;
 };
 
 TEST_F(VisibilityAndExpiryTest,
