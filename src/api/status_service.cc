@@ -75,22 +75,22 @@ StatusReply StatusService::Handle(const StatusCall& call) {
 void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
                                     bool credential_given) {
   const std::string bucket = "a:" + flow->call.client_address;
-  limiter_.CheckAsync(
-      "address", bucket, options_.unauth_rate_limit,
-      [flow, error = std::move(error), credential_given](
-          Result<ratelimit::RateDecision> decision) mutable {
-        StatusReply reply;
-        reply.credential_given = credential_given;
-        if (!decision.ok()) {
-          reply.error = decision.error();
-        } else {
-          reply.rate = ToRateInfo(decision.value());
-          reply.error = decision.value().allowed
-                            ? std::move(error)
-                            : Error::ResourceExhausted(kLimitedDetail);
-        }
-        flow->done(std::move(reply));
-      });
+  limiter_.CheckAsync("address", bucket, options_.unauth_rate_limit,
+                      [flow, error = std::move(error), credential_given](
+                          Result<ratelimit::RateDecision> decision) mutable {
+                        StatusReply reply;
+                        reply.credential_given = credential_given;
+                        if (!decision.ok()) {
+                          reply.error = decision.error();
+                        } else {
+                          reply.rate = ToRateInfo(decision.value());
+                          reply.error =
+                              decision.value().allowed
+                                  ? std::move(error)
+                                  : Error::ResourceExhausted(kLimitedDetail);
+                        }
+                        flow->done(std::move(reply));
+                      });
 }
 
 void StatusService::HandleAsync(StatusCall call, Executor& blocking,
@@ -159,8 +159,8 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
     Authenticated(flow, authenticator_.Authenticate(token));
   });
   if (!queued) {
-    flow->done(StatusReply{Error::Unavailable("worker queue full"),
-                           std::nullopt, true, {}, 0, 0});
+    flow->done(StatusReply{
+        Error::Unavailable("worker queue full"), std::nullopt, true, {}, 0, 0});
   }
 }
 
@@ -181,7 +181,8 @@ void StatusService::Authenticated(std::shared_ptr<Flow> flow,
                       });
 }
 
-void StatusService::Counted(std::shared_ptr<Flow> flow, const auth::Principal& who,
+void StatusService::Counted(std::shared_ptr<Flow> flow,
+                            const auth::Principal& who,
                             Result<ratelimit::RateDecision> decision) {
   StatusReply reply;
   reply.credential_given = true;
@@ -203,7 +204,8 @@ void StatusService::Counted(std::shared_ptr<Flow> flow, const auth::Principal& w
                              range.first, range.last};
   constexpr size_t kRenderInlineBytes = 64 * 1024;
   if (auto cached = queries_.TryReadCached(lookup)) {
-    if (!cached->ok() || cached->value()->rows_json.size() <= kRenderInlineBytes) {
+    if (!cached->ok() ||
+        cached->value()->rows_json.size() <= kRenderInlineBytes) {
       return Respond(flow, std::move(reply), *cached);
     }
   }
@@ -228,13 +230,19 @@ void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
   const store::StatusSnapshot& s = *snapshot.value();
   PageLinks links;
   if (s.status == QueryStatusCode::kSuccess) {
-    links = BuildPageLinks(flow->request, s.total_rows, options_.public_base_url);
+    links =
+        BuildPageLinks(flow->request, s.total_rows, options_.public_base_url);
   }
-  StatusView view{flow->call.request_id, flow->request.schedule_id,
-                  s.status,               s.queries_ready,
-                  s.queries_total,        s.tasks_scheduled,
-                  s.tasks_running,        s.total_rows,
-                  s.rows_json,            &links};
+  StatusView view{flow->call.request_id,
+                  flow->request.schedule_id,
+                  s.status,
+                  s.queries_ready,
+                  s.queries_total,
+                  s.tasks_scheduled,
+                  s.tasks_running,
+                  s.total_rows,
+                  s.rows_json,
+                  &links};
   reply.body.reserve(512 + s.rows_json.size());
   RenderStatusBody(view, &reply.body);
   reply.rows = s.rows_returned;

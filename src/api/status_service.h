@@ -1,11 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string>
-
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "auth/authenticator.h"
 #include "common/executor.h"
@@ -23,9 +22,9 @@ struct StatusServiceOptions {
 
 // One GET /query/status, as plain data taken off the HTTP request.
 struct StatusCall {
-  std::optional<std::string> json_param;  // raw (still percent-encoded)
+  std::optional<std::string> json_param;     // raw (still percent-encoded)
   std::optional<std::string> authorization;  // the Authorization header
-  std::string client_address;  // resolved through trusted proxies
+  std::string client_address;                // resolved through trusted proxies
   std::string request_id;
 };
 

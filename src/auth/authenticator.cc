@@ -19,7 +19,8 @@ Authenticator::Authenticator(store::KeyStore& keys, const Clock& clock,
                              AuthenticatorOptions options)
     : keys_(keys), clock_(clock), metrics_(metrics), options_(options) {}
 
-std::optional<Result<Principal>> Authenticator::TryCached(std::string_view token) {
+std::optional<Result<Principal>> Authenticator::TryCached(
+    std::string_view token) {
   if (!LooksLikeToken(token)) {
     metrics_.AuthFailure("unknown").Increment();
     return Result<Principal>(Error::Unauthenticated(kInvalidKeyDetail));

@@ -1,14 +1,14 @@
 #include "cli/commands.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
 #include <charconv>
 #include <functional>
 #include <istream>
 #include <map>
 #include <optional>
 #include <ostream>
-
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include "api/url_codec.h"
 #include "auth/sha256.h"
@@ -35,8 +35,9 @@ Failure Failed(const Error& e) {
 // Parses a required or optional integer flag within [lo, hi].
 class IntFlag {
  public:
-  static std::optional<Failure> Read(config::Flags& flags, const std::string& name,
-                                     int64_t lo, int64_t hi, bool required,
+  static std::optional<Failure> Read(config::Flags& flags,
+                                     const std::string& name, int64_t lo,
+                                     int64_t hi, bool required,
                                      std::optional<int64_t>* out) {
     auto v = flags.Take(name);
     if (!v) {
@@ -45,10 +46,10 @@ class IntFlag {
     }
     int64_t n = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (v->empty() || ec != std::errc() || p != v->data() + v->size() || n < lo ||
-        n > hi) {
-      return Usage("--" + name + " must be an integer from " + std::to_string(lo) +
-                   " to " + std::to_string(hi));
+    if (v->empty() || ec != std::errc() || p != v->data() + v->size() ||
+        n < lo || n > hi) {
+      return Usage("--" + name + " must be an integer from " +
+                   std::to_string(lo) + " to " + std::to_string(hi));
     }
     *out = n;
     return std::nullopt;
@@ -58,7 +59,8 @@ class IntFlag {
 constexpr int64_t kMaxId = INT64_MAX;
 constexpr int64_t kTenYears = 10LL * 366 * 24 * 3600;
 
-std::optional<Failure> RequireString(config::Flags& flags, const std::string& name,
+std::optional<Failure> RequireString(config::Flags& flags,
+                                     const std::string& name,
                                      std::string* out) {
   auto v = flags.Take(name);
   if (!v || v->empty()) return Usage("--" + name + " is required");
@@ -144,7 +146,8 @@ Outcome LicenseCreate(Context& ctx) {
   std::optional<int64_t> limit, retention;
   if (auto f = RequireString(ctx.flags, "name", &name)) return f;
   if (name.size() > 200) return Usage("--name must be at most 200 characters");
-  if (auto f = IntFlag::Read(ctx.flags, "rate-limit", 1, 10000, false, &limit)) return f;
+  if (auto f = IntFlag::Read(ctx.flags, "rate-limit", 1, 10000, false, &limit))
+    return f;
   if (auto f = IntFlag::Read(ctx.flags, "retention-seconds", 0, 31536000, false,
                              &retention)) {
     return f;
@@ -162,10 +165,12 @@ Outcome LicenseCreate(Context& ctx) {
 
 Outcome KeyCreate(Context& ctx) {
   std::optional<int64_t> license, limit, expires;
-  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license)) return f;
-  if (auto f = IntFlag::Read(ctx.flags, "rate-limit", 1, 10000, false, &limit)) return f;
-  if (auto f = IntFlag::Read(ctx.flags, "expires-in-seconds", 1, kTenYears, false,
-                             &expires)) {
+  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license))
+    return f;
+  if (auto f = IntFlag::Read(ctx.flags, "rate-limit", 1, 10000, false, &limit))
+    return f;
+  if (auto f = IntFlag::Read(ctx.flags, "expires-in-seconds", 1, kTenYears,
+                             false, &expires)) {
     return f;
   }
   if (auto f = RejectUnknown(ctx.flags)) return f;
@@ -194,18 +199,24 @@ Outcome QueryPut(Context& ctx) {
   store::QueryPut put;
   std::optional<int64_t> license, ready, total, finished_ago;
   std::string status;
-  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license)) return f;
-  if (auto f = RequireString(ctx.flags, "schedule-id", &put.schedule_id)) return f;
+  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license))
+    return f;
+  if (auto f = RequireString(ctx.flags, "schedule-id", &put.schedule_id))
+    return f;
   if (!IsScheduleId(put.schedule_id)) {
     return Usage("--schedule-id must be 1 to 50 characters of A-Z a-z 0-9 _ -");
   }
   if (auto f = RequireString(ctx.flags, "status", &status)) return f;
   auto code = ParseQueryStatus(status);
   if (!code) {
-    return Usage("--status must be one of SCHEDULED QUEUED RUNNING SUCCESS FAILURE STOPPED");
+    return Usage(
+        "--status must be one of SCHEDULED QUEUED RUNNING SUCCESS FAILURE "
+        "STOPPED");
   }
-  if (auto f = IntFlag::Read(ctx.flags, "ready", 0, 10000, false, &ready)) return f;
-  if (auto f = IntFlag::Read(ctx.flags, "total", 0, 10000, false, &total)) return f;
+  if (auto f = IntFlag::Read(ctx.flags, "ready", 0, 10000, false, &ready))
+    return f;
+  if (auto f = IntFlag::Read(ctx.flags, "total", 0, 10000, false, &total))
+    return f;
   if (auto f = IntFlag::Read(ctx.flags, "finished-ago", 0, kTenYears, false,
                              &finished_ago)) {
     return f;
@@ -243,9 +254,12 @@ Outcome RowsLoad(Context& ctx) {
 
 Outcome QueueSet(Context& ctx) {
   std::optional<int64_t> license, scheduled, running;
-  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license)) return f;
-  if (auto f = IntFlag::Read(ctx.flags, "scheduled", 0, 1000, true, &scheduled)) return f;
-  if (auto f = IntFlag::Read(ctx.flags, "running", 0, 1000, true, &running)) return f;
+  if (auto f = IntFlag::Read(ctx.flags, "license", 1, kMaxId, true, &license))
+    return f;
+  if (auto f = IntFlag::Read(ctx.flags, "scheduled", 0, 1000, true, &scheduled))
+    return f;
+  if (auto f = IntFlag::Read(ctx.flags, "running", 0, 1000, true, &running))
+    return f;
   if (auto f = RejectUnknown(ctx.flags)) return f;
   auto db = Connect(ctx.config);
   if (!db.ok()) return Failed(db.error());
@@ -274,11 +288,14 @@ Outcome Demo(Context& ctx) {
     license = id.value();
   }
   std::string token = auth::NewToken();
-  auto key = s.CreateKey(license, auth::Sha256Hex(token), std::nullopt, std::nullopt);
+  auto key =
+      s.CreateKey(license, auth::Sha256Hex(token), std::nullopt, std::nullopt);
   if (!key.ok()) return Failed(key.error());
-  store::QueryPut running{license, "demo-running", QueryStatusCode::kRunning, 1, 3, {}};
+  store::QueryPut running{
+      license, "demo-running", QueryStatusCode::kRunning, 1, 3, {}};
   if (auto e = s.PutQuery(running)) return Failed(*e);
-  store::QueryPut done{license, "demo-success", QueryStatusCode::kSuccess, 3, 3, {}};
+  store::QueryPut done{license, "demo-success", QueryStatusCode::kSuccess, 3, 3,
+                       {}};
   if (auto e = s.PutQuery(done)) return Failed(*e);
   auto rows = s.QueryRowCount("demo-success");
   if (!rows.ok()) return Failed(rows.error());
@@ -288,10 +305,11 @@ Outcome Demo(Context& ctx) {
       Result<std::optional<std::string>> Next() override {
         if (i_ >= 250) return std::optional<std::string>();
         int day = i_ % 30 + 1;
-        std::string row = "{\"date\":\"2026-11-" + std::string(day < 10 ? "0" : "") +
-                          std::to_string(day) + "\",\"campaign\":\"campaign-" +
-                          std::to_string(i_ / 30 + 1) + "\",\"clicks\":" +
-                          std::to_string((i_ * 37) % 101) + "}";
+        std::string row =
+            "{\"date\":\"2026-11-" + std::string(day < 10 ? "0" : "") +
+            std::to_string(day) + "\",\"campaign\":\"campaign-" +
+            std::to_string(i_ / 30 + 1) +
+            "\",\"clicks\":" + std::to_string((i_ * 37) % 101) + "}";
         ++i_;
         return std::optional<std::string>(std::move(row));
       }
@@ -308,7 +326,8 @@ Outcome Demo(Context& ctx) {
   if (base.empty()) {
     std::string host = ctx.config.listen.host;
     if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
-    base = "http://" + config::HostPort{host, ctx.config.listen.port}.ToString();
+    base =
+        "http://" + config::HostPort{host, ctx.config.listen.port}.ToString();
   }
   std::string json =
       R"({"schedule_id":"demo-success","offset_start":0,"offset_end":9})";
@@ -327,11 +346,13 @@ const std::map<std::string, Command>& Commands() {
       {"migrate", {Migrate, {}}},
       {"license create",
        {LicenseCreate, {"name", "rate-limit", "retention-seconds"}}},
-      {"key create", {KeyCreate, {"license", "rate-limit", "expires-in-seconds"}}},
+      {"key create",
+       {KeyCreate, {"license", "rate-limit", "expires-in-seconds"}}},
       {"key revoke", {KeyRevoke, {"token"}}},
       {"query put",
        {QueryPut,
-        {"license", "schedule-id", "status", "ready", "total", "finished-ago"}}},
+        {"license", "schedule-id", "status", "ready", "total",
+         "finished-ago"}}},
       {"rows load", {RowsLoad, {"schedule-id"}}},
       {"queue set", {QueueSet, {"license", "scheduled", "running"}}},
       {"demo", {Demo, {}}},
@@ -347,7 +368,8 @@ std::string CommandName(const std::vector<std::string>& words) {
 
 }  // namespace
 
-std::vector<std::string> CommandFlagNames(const std::vector<std::string>& words) {
+std::vector<std::string> CommandFlagNames(
+    const std::vector<std::string>& words) {
   auto it = Commands().find(CommandName(words));
   return it == Commands().end() ? std::vector<std::string>{} : it->second.flags;
 }
@@ -357,12 +379,14 @@ std::string Usage() {
          "commands:\n"
          "  serve\n"
          "  migrate\n"
-         "  license create --name NAME [--rate-limit N] [--retention-seconds S]\n"
+         "  license create --name NAME [--rate-limit N] [--retention-seconds "
+         "S]\n"
          "  key create --license ID [--rate-limit N] [--expires-in-seconds S]\n"
          "  key revoke --token TOKEN\n"
          "  query put --license ID --schedule-id S --status CODE [--ready N] "
          "[--total N] [--finished-ago SECONDS]\n"
-         "  rows load --schedule-id S   (rows on stdin, one JSON object a line)\n"
+         "  rows load --schedule-id S   (rows on stdin, one JSON object a "
+         "line)\n"
          "  queue set --license ID --scheduled N --running N\n"
          "  demo\n"
          "settings (flag or environment variable): see README.md\n";

@@ -6,7 +6,14 @@
 namespace qs {
 
 // The lifecycle of an asynchronous query, as the contract names it.
-enum class QueryStatusCode { kScheduled, kQueued, kRunning, kSuccess, kFailure, kStopped };
+enum class QueryStatusCode {
+  kScheduled,
+  kQueued,
+  kRunning,
+  kSuccess,
+  kFailure,
+  kStopped
+};
 
 std::string_view QueryStatusName(QueryStatusCode code);
 // Exact, case-sensitive match of the contract's names ("RUNNING", ...).

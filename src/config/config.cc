@@ -53,7 +53,9 @@ bool ParseHostPort(const std::string& s, HostPort* out) {
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> kSettings{
       {"listen", "QS_LISTEN",
-       [](const std::string& s, Config& c) { return ParseHostPort(s, &c.listen); },
+       [](const std::string& s, Config& c) {
+         return ParseHostPort(s, &c.listen);
+       },
        "an address and port such as 0.0.0.0:8080"},
       {"admin-listen", "QS_ADMIN_LISTEN",
        [](const std::string& s, Config& c) {
@@ -95,9 +97,9 @@ const std::vector<Setting>& Settings() {
          size_t start = 0;
          while (start <= s.size()) {
            size_t comma = s.find(',', start);
-           std::string item = s.substr(
-               start, comma == std::string::npos ? std::string::npos
-                                                 : comma - start);
+           std::string item =
+               s.substr(start, comma == std::string::npos ? std::string::npos
+                                                          : comma - start);
            while (!item.empty() && item.front() == ' ') item.erase(0, 1);
            while (!item.empty() && item.back() == ' ') item.pop_back();
            if (!item.empty()) {
@@ -135,8 +137,8 @@ const std::vector<Setting>& Settings() {
        IntSetting(&Config::database_pool_size, 1, 256), "1 to 256"},
       {"redis-timeout-ms", "QS_REDIS_TIMEOUT_MS",
        IntSetting(&Config::redis_timeout_ms, 1, 60000), "1 to 60000"},
-      {"http-threads", "QS_HTTP_THREADS", IntSetting(&Config::http_threads, 1, 64),
-       "1 to 64"},
+      {"http-threads", "QS_HTTP_THREADS",
+       IntSetting(&Config::http_threads, 1, 64), "1 to 64"},
       {"workers", "QS_WORKERS", IntSetting(&Config::workers, 1, 1024),
        "1 to 1024"},
       {"key-cache-ttl-ms", "QS_KEY_CACHE_TTL_MS",
@@ -175,8 +177,8 @@ Result<Config> Load(Flags& flags, const EnvLookup& getenv) {
     if (!value) continue;
     if (!s.apply(*value, c)) {
       // The value itself is not echoed: it may be a URL with a password.
-      return Error::InvalidArgument("invalid setting " + source + ": expected " +
-                                    s.expectation);
+      return Error::InvalidArgument("invalid setting " + source +
+                                    ": expected " + s.expectation);
     }
   }
   return c;

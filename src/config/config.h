@@ -28,7 +28,8 @@ struct Config {
   std::string redis_url = "redis://localhost:6379/0";
   int32_t rate_limit = 5000;
   int32_t unauth_rate_limit = 1000;
-  ratelimit::FailureMode rate_limit_failure_mode = ratelimit::FailureMode::kOpen;
+  ratelimit::FailureMode rate_limit_failure_mode =
+      ratelimit::FailureMode::kOpen;
   std::vector<Cidr> trusted_proxies;
   std::string public_base_url;  // empty: path-absolute links
   log::Level log_level = log::Level::kInfo;

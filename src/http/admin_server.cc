@@ -22,7 +22,8 @@ class Handler final : public Pistache::Http::Handler {
     AdminServer::ReadinessCheck check;
   };
 
-  explicit Handler(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  explicit Handler(std::shared_ptr<Shared> shared)
+      : shared_(std::move(shared)) {}
 
   void onRequest(const Request& request, ResponseWriter writer) override {
     Shared& s = *shared_;
@@ -61,8 +62,8 @@ class Handler final : public Pistache::Http::Handler {
     const char* method = MethodName(request.method());
     s.metrics.Requests(method, route, status).Increment();
     s.metrics.RequestDuration(method, route)
-        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                               start)
+        .Observe(std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
                      .count());
   }
 
@@ -89,8 +90,8 @@ AdminServer::AdminServer(config::HostPort listen, Lifecycle& lifecycle,
 AdminServer::~AdminServer() { Shutdown(); }
 
 Status AdminServer::Start() {
-  auto shared =
-      std::make_shared<Handler::Shared>(Handler::Shared{lifecycle_, metrics_, check_});
+  auto shared = std::make_shared<Handler::Shared>(
+      Handler::Shared{lifecycle_, metrics_, check_});
   auto endpoint = StartEndpoint(listen_, 1, std::make_shared<Handler>(shared));
   if (!endpoint.ok()) return endpoint.error();
   endpoint_ = std::move(endpoint.value());

@@ -21,9 +21,9 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-std::string ResolveClientAddress(const std::string& peer,
-                                 const std::optional<std::string>& forwarded_for,
-                                 const std::vector<Cidr>& trusted) {
+std::string ResolveClientAddress(
+    const std::string& peer, const std::optional<std::string>& forwarded_for,
+    const std::vector<Cidr>& trusted) {
   if (!forwarded_for || !IsTrusted(peer, trusted)) return peer;
   std::vector<std::string> hops;
   size_t start = 0;

@@ -13,8 +13,8 @@ namespace qs::http {
 // is read from the right, skipping trusted proxies, and the first address not
 // trusted is the client (the left-most one if all are trusted). Entries a
 // client could have forged (left of the first untrusted one) are never used.
-std::string ResolveClientAddress(const std::string& peer,
-                                 const std::optional<std::string>& forwarded_for,
-                                 const std::vector<Cidr>& trusted);
+std::string ResolveClientAddress(
+    const std::string& peer, const std::optional<std::string>& forwarded_for,
+    const std::vector<Cidr>& trusted);
 
 }  // namespace qs::http

@@ -32,7 +32,8 @@ std::string Instance(const std::string& request_id) {
 std::string ProblemBody(const Error& error, const std::string& request_id) {
   HttpError h = MapError(error.code);
   std::string detail = error.detail;
-  if (h.status == 500) detail = "The request could not be completed, try again later";
+  if (h.status == 500)
+    detail = "The request could not be completed, try again later";
   return api::RenderProblemBody(
       {h.status, h.type, h.title, detail, Instance(request_id)});
 }

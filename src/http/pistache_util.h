@@ -1,11 +1,11 @@
 #pragma once
 
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <pistache/endpoint.h>
-#include <pistache/http.h>
 
 #include "common/status.h"
 #include "config/config.h"

@@ -153,7 +153,8 @@ class Responder {
     prometheus::Histogram* duration;
   };
   Series& SeriesFor(const char* method, const char* route, int status) {
-    using Key = std::tuple<const metrics::Metrics*, const char*, const char*, int>;
+    using Key =
+        std::tuple<const metrics::Metrics*, const char*, const char*, int>;
     thread_local std::map<Key, Series> cache;
     Key key{&metrics_, method, route, status};
     auto it = cache.find(key);
@@ -253,18 +254,19 @@ class Handler final : public Pistache::Http::Handler {
       SetHeader(ex->writer, "Retry-After", "1");
       Done(*ex, 503,
            EdgeProblemBody(503, "Service Unavailable",
-                           "The service is overloaded, retry shortly", ex->request_id),
+                           "The service is overloaded, retry shortly",
+                           ex->request_id),
            client);
       return;
     }
     auto shared = shared_;
     std::string client_address = call.client_address;
-    s.service.HandleAsync(
-        std::move(call), s.workers,
-        [shared, ex, client_address](api::StatusReply reply) {
-          shared->responder.SendReply(*ex, reply, client_address);
-          shared->metrics.in_flight().Decrement();
-        });
+    s.service.HandleAsync(std::move(call), s.workers,
+                          [shared, ex, client_address](api::StatusReply reply) {
+                            shared->responder.SendReply(*ex, reply,
+                                                        client_address);
+                            shared->metrics.in_flight().Decrement();
+                          });
   }
 
  private:

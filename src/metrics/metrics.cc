@@ -14,8 +14,8 @@ using prometheus::Histogram;
 // a slow database or a 10,000-row page takes far longer.
 const Histogram::BucketBoundaries& LatencyBuckets() {
   static const Histogram::BucketBoundaries kBuckets{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,  5, 10};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   return kBuckets;
 }
 
@@ -25,8 +25,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
   requests_ = &BuildCounter()
                    .Name("querystatus_http_requests_total")
-                   .Help("HTTP requests answered, by method, route template "
-                         "and status code")
+                   .Help(
+                       "HTTP requests answered, by method, route template "
+                       "and status code")
                    .Register(r);
   request_duration_ = &BuildHistogram()
                            .Name("querystatus_http_request_duration_seconds")
@@ -80,10 +81,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Name("querystatus_pool_wait_seconds")
                     .Help("Time spent waiting for a pooled connection")
                     .Register(r);
-  pool_wait_timeouts_ = &BuildCounter()
-                             .Name("querystatus_pool_wait_timeouts_total")
-                             .Help("Waits for a pooled connection that timed out")
-                             .Register(r);
+  pool_wait_timeouts_ =
+      &BuildCounter()
+           .Name("querystatus_pool_wait_timeouts_total")
+           .Help("Waits for a pooled connection that timed out")
+           .Register(r);
   status_cache_ = &BuildCounter()
                        .Name("querystatus_status_cache_lookups_total")
                        .Help("Per-instance status cache lookups by result")
@@ -101,7 +103,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 .Add({});
   // Series that alerts use with increase() exist from the start at 0, so
   // the first burst is seen and dashboards show 0 rather than no data.
-  for (const char* decision : {"allowed", "limited", "fail_open", "fail_closed"}) {
+  for (const char* decision :
+       {"allowed", "limited", "fail_open", "fail_closed"}) {
     for (const char* scope : {"key", "address"}) {
       ratelimit_->Add({{"decision", decision}, {"scope", scope}});
     }
@@ -110,7 +113,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     pg_errors_->Add({{"operation", op}});
   }
   redis_errors_->Add({{"operation", "incr_window"}});
-  for (const char* reason : {"missing", "unknown", "revoked", "expired", "mismatch"}) {
+  for (const char* reason :
+       {"missing", "unknown", "revoked", "expired", "mismatch"}) {
     auth_failures_->Add({{"reason", reason}});
   }
   BuildGauge()
@@ -127,8 +131,9 @@ std::string Metrics::Serialize() const {
 
 prometheus::Counter& Metrics::Requests(const std::string& method,
                                        const std::string& route, int status) {
-  return requests_->Add(
-      {{"method", method}, {"route", route}, {"status", std::to_string(status)}});
+  return requests_->Add({{"method", method},
+                         {"route", route},
+                         {"status", std::to_string(status)}});
 }
 
 prometheus::Histogram& Metrics::RequestDuration(const std::string& method,

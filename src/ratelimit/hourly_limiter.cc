@@ -34,22 +34,23 @@ Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
                 shared_.Increment(bucket, w.start, kWindowSeconds));
 }
 
-void HourlyLimiter::CheckAsync(const std::string& scope, const std::string& bucket,
-                               int32_t limit, DecisionCallback done) {
+void HourlyLimiter::CheckAsync(const std::string& scope,
+                               const std::string& bucket, int32_t limit,
+                               DecisionCallback done) {
   Window w = CurrentWindow();
-  shared_.IncrementAsync(
-      bucket, w.start, kWindowSeconds,
-      [this, scope, bucket, limit, w, done = std::move(done)](Result<int64_t> count) {
-        done(Decide(scope, bucket, limit, w, count));
-      });
+  shared_.IncrementAsync(bucket, w.start, kWindowSeconds,
+                         [this, scope, bucket, limit, w,
+                          done = std::move(done)](Result<int64_t> count) {
+                           done(Decide(scope, bucket, limit, w, count));
+                         });
 }
 
 prometheus::Counter& HourlyLimiter::DecisionCounter(const char* decision,
                                                     const std::string& scope) {
   // Resolved once per (decision, scope): Family::Add locks and hashes.
   int s = scope == "key" ? 0 : scope == "address" ? 1 : -1;
-  static constexpr const char* kDecisions[] = {"allowed", "limited", "fail_open",
-                                               "fail_closed"};
+  static constexpr const char* kDecisions[] = {"allowed", "limited",
+                                               "fail_open", "fail_closed"};
   for (int d = 0; d < 4 && s >= 0; ++d) {
     if (std::string_view(kDecisions[d]) == decision) {
       if (!counters_[d][s]) {
@@ -61,10 +62,9 @@ prometheus::Counter& HourlyLimiter::DecisionCounter(const char* decision,
   return metrics_.RateLimitDecision(decision, scope);
 }
 
-Result<RateDecision> HourlyLimiter::Decide(const std::string& scope,
-                                           const std::string& bucket,
-                                           int32_t limit, Window w,
-                                           const Result<int64_t>& shared_count) {
+Result<RateDecision> HourlyLimiter::Decide(
+    const std::string& scope, const std::string& bucket, int32_t limit,
+    Window w, const Result<int64_t>& shared_count) {
   const int64_t now = w.now;
   const int64_t window_start = w.start;
 

@@ -56,9 +56,9 @@ class HourlyLimiter {
     int64_t start;
   };
   Window CurrentWindow() const;
-  Result<RateDecision> Decide(const std::string& scope, const std::string& bucket,
-                              int32_t limit, Window w,
-                              const Result<int64_t>& shared_count);
+  Result<RateDecision> Decide(const std::string& scope,
+                              const std::string& bucket, int32_t limit,
+                              Window w, const Result<int64_t>& shared_count);
   prometheus::Counter& DecisionCounter(const char* decision,
                                        const std::string& scope);
 

@@ -417,9 +417,10 @@ void RedisWindowCounter::IncrementAsync(const std::string& bucket,
     done(Error::Unavailable(config_error_));
     return;
   }
-  Pending p{kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
-            std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
-            std::move(done), std::chrono::steady_clock::now(), std::nullopt};
+  Pending p{
+      kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
+      std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
+      std::move(done), std::chrono::steady_clock::now(), std::nullopt};
   bool wake;
   {
     std::lock_guard<std::mutex> lock(batch_mu_);
@@ -451,13 +452,15 @@ void RedisWindowCounter::RunIoThread() {
       RunBatch(batch);
     } catch (const std::exception& e) {
       for (Pending& p : batch) {
-        if (!p.result) p.result = Error::Internal(std::string("redis batch: ") + e.what());
+        if (!p.result)
+          p.result = Error::Internal(std::string("redis batch: ") + e.what());
       }
     }
     auto now = std::chrono::steady_clock::now();
     for (Pending& p : batch) {
       if (!p.result) p.result = Error::Internal("redis batch: no answer");
-      incr_duration_.Observe(std::chrono::duration<double>(now - p.queued).count());
+      incr_duration_.Observe(
+          std::chrono::duration<double>(now - p.queued).count());
       if (!p.result->ok()) incr_errors_.Increment();
       try {
         p.done(std::move(*p.result));
@@ -482,12 +485,14 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch) {
     return;
   }
   for (Pending& p : batch) {
-    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1", p.key.c_str(),
-                          p.expire_at.c_str()};
-    size_t lens[] = {7, conn.script_sha.size(), 1, p.key.size(), p.expire_at.size()};
+    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1",
+                          p.key.c_str(), p.expire_at.c_str()};
+    size_t lens[] = {7, conn.script_sha.size(), 1, p.key.size(),
+                     p.expire_at.size()};
     if (redisAppendCommandArgv(conn.ctx, 5, argv, lens) != REDIS_OK) {
       Drop(conn);
-      return fail_from(Error::Unavailable("redis pipeline: cannot queue a command"), 0);
+      return fail_from(
+          Error::Unavailable("redis pipeline: cannot queue a command"), 0);
     }
   }
   std::vector<size_t> retry;  // NOSCRIPT: the script cache was flushed
@@ -501,12 +506,14 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch) {
     ReplyPtr r(static_cast<redisReply*>(raw));
     if (r->type == REDIS_REPLY_INTEGER) {
       batch[i].result = static_cast<int64_t>(r->integer);
-    } else if (r->type == REDIS_REPLY_ERROR && StartsWith(ReplyText(*r), "NOSCRIPT")) {
+    } else if (r->type == REDIS_REPLY_ERROR &&
+               StartsWith(ReplyText(*r), "NOSCRIPT")) {
       retry.push_back(i);
     } else {
       batch[i].result = Error::Unavailable(
-          "redis EVALSHA: " +
-          (r->type == REDIS_REPLY_ERROR ? ReplyText(*r) : std::string("unexpected reply")));
+          "redis EVALSHA: " + (r->type == REDIS_REPLY_ERROR
+                                   ? ReplyText(*r)
+                                   : std::string("unexpected reply")));
     }
   }
   for (size_t i : retry) {

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <memory>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -119,9 +119,9 @@ class RedisWindowCounter final : public WindowCounter {
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
-  std::vector<Pending> queue_;  // guarded by batch_mu_
-  bool io_waiting_ = false;     // guarded by batch_mu_
-  bool stopping_ = false;       // guarded by batch_mu_
+  std::vector<Pending> queue_;     // guarded by batch_mu_
+  bool io_waiting_ = false;        // guarded by batch_mu_
+  bool stopping_ = false;          // guarded by batch_mu_
   std::unique_ptr<Conn> io_conn_;  // the I/O thread's own connection
 
   prometheus::Histogram& incr_duration_;

@@ -24,8 +24,9 @@ class WindowCounter {
   // The same, answering through `done` (exactly once, on any thread) instead
   // of blocking the caller. The default calls Increment inline.
   using CountCallback = std::function<void(Result<int64_t>)>;
-  virtual void IncrementAsync(const std::string& bucket, int64_t window_start_unix,
-                              int64_t window_seconds, CountCallback done) {
+  virtual void IncrementAsync(const std::string& bucket,
+                              int64_t window_start_unix, int64_t window_seconds,
+                              CountCallback done) {
     done(Increment(bucket, window_start_unix, window_seconds));
   }
 };

@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
+#include <pqxx/stream_to>
 #include <regex>
 #include <sstream>
 #include <tuple>
 #include <vector>
-
-#include <pqxx/pqxx>
-#include <pqxx/stream_to>
 
 #include "store/pg_pool.h"
 
@@ -91,8 +90,9 @@ Result<T> Guard(Fn&& fn) {
     return Error::Unavailable(std::string("PostgreSQL connection failed: ") +
                               e.what());
   } catch (const pqxx::sql_error& e) {
-    return Error{ErrorCode::kInternal, "database error",
-                 std::string("PostgreSQL error ") + e.sqlstate() + ": " + e.what()};
+    return Error{
+        ErrorCode::kInternal, "database error",
+        std::string("PostgreSQL error ") + e.sqlstate() + ": " + e.what()};
   } catch (const std::exception& e) {
     return Error::Internal(e.what());
   }
@@ -123,7 +123,8 @@ Result<int64_t> AdminStore::CreateLicense(const std::string& name,
   });
 }
 
-Result<std::optional<int64_t>> AdminStore::FindLicense(const std::string& name) {
+Result<std::optional<int64_t>> AdminStore::FindLicense(
+    const std::string& name) {
   return Guard<std::optional<int64_t>>([&]() -> std::optional<int64_t> {
     pqxx::nontransaction tx(*conn_);
     auto res = tx.exec_params(kFindLicenseSql, name);
@@ -138,9 +139,10 @@ Result<int64_t> AdminStore::CreateKey(int64_t license_id,
                                       std::optional<int64_t> expires_in) {
   auto r = Guard<std::optional<int64_t>>([&]() -> std::optional<int64_t> {
     pqxx::work tx(*conn_);
-    if (tx.exec_params(kLicenseExistsSql, license_id).empty()) return std::nullopt;
-    auto row =
-        tx.exec_params1(kCreateKeySql, license_id, token_sha256, rate_limit, expires_in);
+    if (tx.exec_params(kLicenseExistsSql, license_id).empty())
+      return std::nullopt;
+    auto row = tx.exec_params1(kCreateKeySql, license_id, token_sha256,
+                               rate_limit, expires_in);
     tx.commit();
     return row[0].as<int64_t>();
   });
@@ -201,8 +203,9 @@ Result<int64_t> AdminStore::LoadRows(const std::string& schedule_id,
     int64_t next = locked[0][0].as<int64_t>();
     int64_t loaded = 0;
     {
-      pqxx::stream_to copy(tx, "result_rows",
-                           std::vector<std::string>{"schedule_id", "row_index", "data"});
+      pqxx::stream_to copy(
+          tx, "result_rows",
+          std::vector<std::string>{"schedule_id", "row_index", "data"});
       for (;;) {
         auto row = rows.Next();
         if (!row.ok()) {
@@ -284,8 +287,9 @@ Result<std::vector<std::string>> ApplyMigrations(
       for (const fs::path& file : files) {
         std::string version = file.stem().string();
         pqxx::work tx(conn);
-        if (!tx.exec_params("SELECT 1 FROM schema_migrations WHERE version = $1",
-                            version)
+        if (!tx.exec_params(
+                   "SELECT 1 FROM schema_migrations WHERE version = $1",
+                   version)
                  .empty()) {
           continue;
         }

@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "common/query_status.h"
 #include "common/status.h"
@@ -70,8 +69,8 @@ class AdminStore {
 // has not recorded yet, in order, each in its own transaction, under an
 // advisory lock so that concurrent runs wait for each other. Returns the
 // names applied (empty when there was nothing to do).
-Result<std::vector<std::string>> ApplyMigrations(const std::string& url,
-                                                 const std::string& dir,
-                                                 std::chrono::milliseconds timeout);
+Result<std::vector<std::string>> ApplyMigrations(
+    const std::string& url, const std::string& dir,
+    std::chrono::milliseconds timeout);
 
 }  // namespace qs::store

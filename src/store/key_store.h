@@ -15,7 +15,7 @@ struct KeyRecord {
   std::optional<int32_t> key_rate_limit;      // the key's own hourly limit
   std::optional<int32_t> license_rate_limit;  // else its license's
   bool revoked = false;
-  std::optional<int64_t> expires_at_unix;     // none: never expires
+  std::optional<int64_t> expires_at_unix;  // none: never expires
 };
 
 // Looks keys up by the SHA-256 (lower-case hex) of their token. Must not

@@ -32,8 +32,10 @@ std::string WithApplicationName(const std::string& conninfo) {
 
 }  // namespace
 
-PgListener::PgListener(std::string database_url, std::chrono::milliseconds timeout,
-                       CachingQueryStore& cache, std::chrono::milliseconds heartbeat)
+PgListener::PgListener(std::string database_url,
+                       std::chrono::milliseconds timeout,
+                       CachingQueryStore& cache,
+                       std::chrono::milliseconds heartbeat)
     : conninfo_(WithApplicationName(WithTimeouts(database_url, timeout))),
       timeout_(timeout),
       cache_(cache),
@@ -41,7 +43,9 @@ PgListener::PgListener(std::string database_url, std::chrono::milliseconds timeo
 
 PgListener::~PgListener() { Stop(); }
 
-void PgListener::Start() { thread_ = std::thread([this] { Run(); }); }
+void PgListener::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void PgListener::Stop() {
   {
@@ -74,8 +78,8 @@ void PgListener::Run() {
         tx.exec("SELECT 1");
       }
       cache_.MarkLive();
-      log::Event(log::Level::kInfo,
-                 was_up ? "status_listener_reconnected" : "status_listener_connected");
+      log::Event(log::Level::kInfo, was_up ? "status_listener_reconnected"
+                                           : "status_listener_connected");
       was_up = true;
       backoff = std::chrono::milliseconds(100);
       auto last_beat = std::chrono::steady_clock::now();

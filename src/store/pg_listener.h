@@ -21,9 +21,10 @@ class PgListener {
  public:
   static constexpr char kChannel[] = "querystatus_changes";
 
-  PgListener(std::string database_url, std::chrono::milliseconds timeout,
-             CachingQueryStore& cache,
-             std::chrono::milliseconds heartbeat = std::chrono::milliseconds(250));
+  PgListener(
+      std::string database_url, std::chrono::milliseconds timeout,
+      CachingQueryStore& cache,
+      std::chrono::milliseconds heartbeat = std::chrono::milliseconds(250));
   ~PgListener();  // stops the thread
 
   void Start();

@@ -18,7 +18,8 @@ std::string WithTimeouts(const std::string& url,
       "keepalives_count=3",
   };
   std::string out = url;
-  bool is_uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  bool is_uri =
+      url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   for (const std::string& p : params) {
     std::string key = p.substr(0, p.find('=') + 1);
     if (out.find(key) != std::string::npos) continue;  // the operator's wins
@@ -33,7 +34,8 @@ std::string WithTimeouts(const std::string& url,
   return out;
 }
 
-PgPool::PgPool(PgPoolOptions options, Prepare prepare, metrics::Metrics& metrics)
+PgPool::PgPool(PgPoolOptions options, Prepare prepare,
+               metrics::Metrics& metrics)
     : options_(std::move(options)),
       conninfo_(WithTimeouts(options_.url, options_.timeout)),
       prepare_(std::move(prepare)),
@@ -73,14 +75,14 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
     free_.pop_back();
     UpdateGauges();
   }
-  wait_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                              start)
-                    .count());
+  wait_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
   if (!conns_[slot]) {
     try {
       auto conn = std::make_unique<pqxx::connection>(conninfo_);
-      int armed = deadlines_.Arm(conn->sock(),
-                                 std::chrono::steady_clock::now() + options_.timeout);
+      int armed = deadlines_.Arm(
+          conn->sock(), std::chrono::steady_clock::now() + options_.timeout);
       try {
         pqxx::nontransaction tx(*conn);
         tx.exec("SET statement_timeout = " +
@@ -134,7 +136,8 @@ Error PgPool::Classify(const std::string& operation, const std::exception& e,
       return Error::Unavailable("PostgreSQL did not answer");
     }
     log::Event(log::Level::kError, "postgres_error",
-               {{"operation", operation}, {"sqlstate", state},
+               {{"operation", operation},
+                {"sqlstate", state},
                 {"error", sql->what()}});
     return Error::Internal("PostgreSQL error " + state);
   }

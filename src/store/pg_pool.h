@@ -5,10 +5,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "common/status.h"
 #include "metrics/metrics.h"
@@ -27,7 +26,8 @@ struct PgPoolOptions {
 // The connection string with timeouts added, so that no libpq call can block
 // for long: connect_timeout, tcp_user_timeout and keepalives. statement
 // timeout is set per connection after connecting.
-std::string WithTimeouts(const std::string& url, std::chrono::milliseconds timeout);
+std::string WithTimeouts(const std::string& url,
+                         std::chrono::milliseconds timeout);
 
 // A fixed-size pool of PostgreSQL connections. Each connection is used by one
 // thread at a time (libpqxx has no locking). Connections are made lazily,
@@ -97,9 +97,9 @@ Result<T> PgPool::Run(const std::string& operation,
   try {
     T value = fn(*lease.value().conn);
     deadlines_.Disarm(armed);
-    histogram.Observe(std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count());
+    histogram.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
     Release(lease.value(), false);
     return value;
   } catch (const std::exception& e) {

@@ -53,12 +53,11 @@ void PrepareServingStatements(pqxx::connection& conn) {
 
 Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
   auto r = pool_.Run<std::optional<SnapshotPtr>>(
-      kReadStatusName,
-      [&](pqxx::connection& c) -> std::optional<SnapshotPtr> {
+      kReadStatusName, [&](pqxx::connection& c) -> std::optional<SnapshotPtr> {
         pqxx::nontransaction tx(c);
-        pqxx::result res =
-            tx.exec_prepared(kReadStatusName, lookup.schedule_id,
-                             lookup.license_id, lookup.first_row, lookup.last_row);
+        pqxx::result res = tx.exec_prepared(kReadStatusName, lookup.schedule_id,
+                                            lookup.license_id, lookup.first_row,
+                                            lookup.last_row);
         if (res.empty()) return std::nullopt;
         const pqxx::row row = res[0];
         auto snapshot = std::make_shared<StatusSnapshot>();

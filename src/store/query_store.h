@@ -18,7 +18,7 @@ struct StatusSnapshot {
   int32_t queries_total = 0;
   int32_t tasks_scheduled = 0;  // the owning license's queue
   int32_t tasks_running = 0;
-  int64_t total_rows = 0;       // rows the query produced
+  int64_t total_rows = 0;  // rows the query produced
   // The requested rows, each a JSON object as stored, joined by commas in
   // row-index order, ready to be placed between '[' and ']'. Empty unless the
   // status is SUCCESS.
@@ -50,7 +50,8 @@ class QueryStore {
   // ReadStatus's answer when it needs no I/O (held in memory); nullopt
   // otherwise. Lets a caller on an event loop avoid handing off to a thread
   // that may block.
-  virtual std::optional<Result<SnapshotPtr>> TryReadCached(const StatusLookup&) {
+  virtual std::optional<Result<SnapshotPtr>> TryReadCached(
+      const StatusLookup&) {
     return std::nullopt;
   }
 };

@@ -17,7 +17,8 @@ SocketDeadlines::~SocketDeadlines() {
   thread_.join();
 }
 
-int SocketDeadlines::Arm(int fd, std::chrono::steady_clock::time_point deadline) {
+int SocketDeadlines::Arm(int fd,
+                         std::chrono::steady_clock::time_point deadline) {
   std::lock_guard<std::mutex> lock(mu_);
   int id = next_id_++;
   armed_[id] = {fd, deadline};

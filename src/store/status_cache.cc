@@ -10,7 +10,8 @@ namespace {
 constexpr size_t kSlotOverhead = 256;
 
 int64_t SteadyNs(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             t.time_since_epoch())
       .count();
 }
 
@@ -28,7 +29,8 @@ CachingQueryStore::CachingQueryStore(QueryStore& backend, const Clock& clock,
 
 bool CachingQueryStore::Live() const {
   return connected_.load(std::memory_order_acquire) &&
-         SteadyNs(clock_.SteadyNow()) < live_until_ns_.load(std::memory_order_acquire);
+         SteadyNs(clock_.SteadyNow()) <
+             live_until_ns_.load(std::memory_order_acquire);
 }
 
 void CachingQueryStore::MarkLive() {
@@ -127,7 +129,8 @@ std::optional<Result<SnapshotPtr>> CachingQueryStore::TryReadCached(
   if (s == q->second.end()) return std::nullopt;
   Slot& slot = s->second;
   if (!slot.loaded ||
-      (slot.snapshot && clock_.NowUnixSeconds() >= slot.snapshot->visible_until_unix)) {
+      (slot.snapshot &&
+       clock_.NowUnixSeconds() >= slot.snapshot->visible_until_unix)) {
     return std::nullopt;
   }
   slot.last_used = ++tick_;
@@ -150,7 +153,8 @@ Result<SnapshotPtr> CachingQueryStore::ReadStatus(const StatusLookup& lookup) {
     QuerySlots& q = slots_[lookup.schedule_id];
     Slot& slot = q[key];
     if (slot.loaded &&
-        (!slot.snapshot || clock_.NowUnixSeconds() < slot.snapshot->visible_until_unix)) {
+        (!slot.snapshot ||
+         clock_.NowUnixSeconds() < slot.snapshot->visible_until_unix)) {
       slot.last_used = ++tick_;
       hits_.Increment();
       if (!slot.snapshot) return Error::NotFound("query status not found");

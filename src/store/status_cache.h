@@ -38,7 +38,8 @@ class CachingQueryStore final : public QueryStore {
                     metrics::Metrics& metrics, Options options);
 
   Result<SnapshotPtr> ReadStatus(const StatusLookup& lookup) override;
-  std::optional<Result<SnapshotPtr>> TryReadCached(const StatusLookup& lookup) override;
+  std::optional<Result<SnapshotPtr>> TryReadCached(
+      const StatusLookup& lookup) override;
 
   // The invalidation feed. `Invalidate` takes a notification payload.
   void Invalidate(const std::string& payload);

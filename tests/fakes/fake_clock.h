@@ -12,7 +12,9 @@ namespace qs::testing {
 class FakeClock final : public Clock {
  public:
   int64_t NowUnixSeconds() const override { return unix_; }
-  std::chrono::steady_clock::time_point SteadyNow() const override { return steady_; }
+  std::chrono::steady_clock::time_point SteadyNow() const override {
+    return steady_;
+  }
 
   // Moves both clocks to wall time `unix`.
   void Set(int64_t unix) {

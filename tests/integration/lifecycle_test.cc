@@ -23,7 +23,6 @@ constexpr char kInFlight[] = "querystatus_http_requests_in_flight";
 
 class LifecycleTest : public DatabaseTest {
  protected:
-
 };
 
 TEST_F(LifecycleTest, SigtermDuringSlowRequestsFinishesThemAllAndExitsZero) {

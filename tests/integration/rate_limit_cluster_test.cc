@@ -26,7 +26,6 @@ class RateLimitClusterTest : public DatabaseTest {
   static std::map<std::string, std::string> Bearer(const std::string& token) {
     return {{"Authorization", "Bearer " + token}};
   }
-
 };
 
 TEST_F(RateLimitClusterTest, TwoInstancesShareTheLimitExactly) {

@@ -51,7 +51,6 @@ class VisibilityAndExpiryTest : public DatabaseTest {
     EXPECT_TRUE(d.IsObject()) << r.body.substr(0, 300);
     return d;
   }
-
 };
 
 TEST_F(VisibilityAndExpiryTest,

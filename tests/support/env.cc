@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <pqxx/pqxx>
 #include <random>
 #include <sstream>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 namespace qs::testing {
 namespace {
@@ -100,7 +99,9 @@ std::vector<std::string> ScratchDatabase::Query(const std::string& sql) const {
 }
 
 Cli::Cli(const TestEnv& env, std::string database_url, std::string redis_url)
-    : env_(env), database_url_(std::move(database_url)), redis_url_(std::move(redis_url)) {}
+    : env_(env),
+      database_url_(std::move(database_url)),
+      redis_url_(std::move(redis_url)) {}
 
 ProcessResult Cli::Run(const std::vector<std::string>& args,
                        const std::string& input) const {
@@ -139,19 +140,16 @@ std::string Cli::NewKey(const std::string& license, int rate_limit) const {
 }
 
 Service::Service(const TestEnv& env, const std::string& database_url,
-                 const std::string& redis_url, std::vector<std::string> extra_flags)
+                 const std::string& redis_url,
+                 std::vector<std::string> extra_flags)
     : port_(FreePort()), admin_port_(FreePort()) {
   log_path_ = "/tmp/qs-it-service-" + RandomSuffix() + ".log";
-  std::vector<std::string> argv{env.binary,
-                                "serve",
-                                "--listen",
-                                "127.0.0.1:" + std::to_string(port_),
-                                "--admin-listen",
-                                "127.0.0.1:" + std::to_string(admin_port_),
-                                "--database-url",
-                                database_url,
-                                "--redis-url",
-                                redis_url};
+  std::vector<std::string> argv{
+      env.binary,       "serve",
+      "--listen",       "127.0.0.1:" + std::to_string(port_),
+      "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_),
+      "--database-url", database_url,
+      "--redis-url",    redis_url};
   // No drain delay unless the test sets one (a flag may not be given twice).
   if (std::find(extra_flags.begin(), extra_flags.end(),
                 "--drain-delay-seconds") == extra_flags.end()) {
@@ -159,10 +157,13 @@ Service::Service(const TestEnv& env, const std::string& database_url,
     argv.push_back("0");
   }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{},
-                                            log_path_);
+  process_ = std::make_unique<ChildProcess>(
+      argv, std::map<std::string, std::string>{}, log_path_);
   bool up = Eventually(
-      [&] { return HttpGet(admin_port_, "/healthz").status == 200 || !process_->Running(); },
+      [&] {
+        return HttpGet(admin_port_, "/healthz").status == 200 ||
+               !process_->Running();
+      },
       15000);
   if (!up || !process_->Running()) {
     ADD_FAILURE() << "serve did not start; log:\n" << log();
@@ -204,11 +205,11 @@ RedisServer::~RedisServer() {
 void RedisServer::Start() {
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{"redis-server", "--port", std::to_string(port_),
-                               "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                               "no", "--dir", dir_},
+                               "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", dir_},
       std::map<std::string, std::string>{}, dir_ + "/redis.log");
-  bool up = Eventually([&] { return Cli({"PING"}).find("PONG") != std::string::npos; },
-                       10000);
+  bool up = Eventually(
+      [&] { return Cli({"PING"}).find("PONG") != std::string::npos; }, 10000);
   if (!up) ADD_FAILURE() << "redis-server did not start";
 }
 
@@ -231,7 +232,8 @@ std::string RedisServer::Cli(const std::vector<std::string>& args) const {
 }
 
 bool Eventually(const std::function<bool()>& done, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -69,14 +69,16 @@ class Cli {
 class Service {
  public:
   Service(const TestEnv& env, const std::string& database_url,
-          const std::string& redis_url, std::vector<std::string> extra_flags = {});
+          const std::string& redis_url,
+          std::vector<std::string> extra_flags = {});
   ~Service();
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   ChildProcess& process() { return *process_; }
   std::string log() const { return ReadFile(log_path_); }
   // A metric's value from /metrics: the sum of every sample whose line
-  // starts with `prefix` (e.g. `querystatus_ratelimit_decisions_total{decision="fail_open"`).
+  // starts with `prefix` (e.g.
+  // `querystatus_ratelimit_decisions_total{decision="fail_open"`).
   double Metric(const std::string& prefix) const;
 
  private:

@@ -28,7 +28,9 @@ class DatabaseTest : public ::testing::Test {
   }
 
   // The Redis the test's services and commands use.
-  std::string redis_url() const { return redis_ ? redis_->url() : env_.redis_url; }
+  std::string redis_url() const {
+    return redis_ ? redis_->url() : env_.redis_url;
+  }
 
   TestEnv env_;
   std::unique_ptr<RedisServer> redis_;

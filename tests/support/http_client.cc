@@ -31,7 +31,8 @@ HttpResponse HttpRequest(int port, const std::string& method,
     close(fd);
     return response;
   }
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  std::string request =
+      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   bool connection_given = false;
   for (const auto& [k, v] : headers) {
     if (k == "Connection") {
@@ -44,7 +45,8 @@ HttpResponse HttpRequest(int port, const std::string& method,
   request += "\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
-    ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    ssize_t n =
+        send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
       close(fd);
       return response;
@@ -54,17 +56,20 @@ HttpResponse HttpRequest(int port, const std::string& method,
   // Read until the body is complete (Content-Length) or the peer closes.
   std::string raw;
   char buf[65536];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   size_t header_end = std::string::npos;
   size_t content_length = std::string::npos;
   for (;;) {
-    if (header_end != std::string::npos && content_length != std::string::npos &&
+    if (header_end != std::string::npos &&
+        content_length != std::string::npos &&
         raw.size() >= header_end + 4 + content_length) {
       break;
     }
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now())
-                                    .count());
+    int left =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count());
     if (left <= 0) {
       close(fd);
       return HttpResponse{};
@@ -106,7 +111,8 @@ HttpResponse HttpRequest(int port, const std::string& method,
   close(fd);
   if (header_end == std::string::npos) return HttpResponse{};
   response.body = raw.substr(header_end + 4);
-  if (content_length != std::string::npos && response.body.size() > content_length) {
+  if (content_length != std::string::npos &&
+      response.body.size() > content_length) {
     response.body.resize(content_length);
   }
   return response;

@@ -24,8 +24,9 @@ HttpResponse HttpRequest(int port, const std::string& method,
                          const std::map<std::string, std::string>& headers = {},
                          int timeout_ms = 10000);
 
-inline HttpResponse HttpGet(int port, const std::string& target,
-                            const std::map<std::string, std::string>& headers = {}) {
+inline HttpResponse HttpGet(
+    int port, const std::string& target,
+    const std::map<std::string, std::string>& headers = {}) {
   return HttpRequest(port, "GET", target, headers);
 }
 

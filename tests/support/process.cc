@@ -44,8 +44,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
-                   err_pipe[1]}) {
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1],
+                   err_pipe[0], err_pipe[1]}) {
       close(fd);
     }
     ApplyEnv(env);
@@ -79,7 +79,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
     for (const auto& p : fds) {
       if (!p.revents) continue;
       if (p.fd == in_pipe[1]) {
-        ssize_t n = write(in_pipe[1], input.data() + written, input.size() - written);
+        ssize_t n =
+            write(in_pipe[1], input.data() + written, input.size() - written);
         if (n > 0) written += static_cast<size_t>(n);
         if (n < 0 && errno != EAGAIN) written = input.size();
         if (written >= input.size()) {
@@ -103,7 +104,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   if (err_pipe[0] >= 0) close(err_pipe[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
 

@@ -17,10 +17,10 @@ struct ProcessResult {
 
 // Runs a program to completion with `input` on its stdin and the current
 // environment plus `env`. Kills it after `timeout`.
-ProcessResult RunProcess(const std::vector<std::string>& argv,
-                         const std::string& input = "",
-                         const std::map<std::string, std::string>& env = {},
-                         std::chrono::seconds timeout = std::chrono::seconds(120));
+ProcessResult RunProcess(
+    const std::vector<std::string>& argv, const std::string& input = "",
+    const std::map<std::string, std::string>& env = {},
+    std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // A background child process whose stdout and stderr go to a file.
 class ChildProcess {

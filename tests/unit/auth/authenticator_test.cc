@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes/fake_clock.h"
-
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "auth/sha256.h"
+#include "fakes/fake_clock.h"
 
 namespace qs::auth {
 namespace {

@@ -29,7 +29,8 @@ class FakeKeys final : public store::KeyStore {
  public:
   Result<std::optional<store::KeyRecord>> FindByTokenHash(
       const std::string& hash) override {
-    if (hash != auth::Sha256Hex(kToken)) return std::optional<store::KeyRecord>();
+    if (hash != auth::Sha256Hex(kToken))
+      return std::optional<store::KeyRecord>();
     store::KeyRecord k;
     k.key_id = 7;
     k.license_id = 3;
@@ -40,7 +41,8 @@ class FakeKeys final : public store::KeyStore {
 
 class FakeCounter final : public ratelimit::WindowCounter {
  public:
-  Result<int64_t> Increment(const std::string& bucket, int64_t, int64_t) override {
+  Result<int64_t> Increment(const std::string& bucket, int64_t,
+                            int64_t) override {
     return ++counts[bucket];
   }
   std::map<std::string, int64_t> counts;
@@ -48,9 +50,11 @@ class FakeCounter final : public ratelimit::WindowCounter {
 
 class FakeQueries final : public store::QueryStore {
  public:
-  Result<store::SnapshotPtr> ReadStatus(const store::StatusLookup& lookup) override {
+  Result<store::SnapshotPtr> ReadStatus(
+      const store::StatusLookup& lookup) override {
     if (failing) return Error::Unavailable("db down: secret internal text");
-    if (lookup.schedule_id != "q1") return Error::NotFound("query status not found");
+    if (lookup.schedule_id != "q1")
+      return Error::NotFound("query status not found");
     auto s = std::make_shared<store::StatusSnapshot>();
     s->status = QueryStatusCode::kSuccess;
     s->total_rows = 2;
@@ -68,7 +72,8 @@ class PublicServerTest : public ::testing::Test {
         limiter_(counter_, clock_, ratelimit::FailureMode::kOpen, metrics_),
         service_(authenticator_, limiter_, queries_, metrics_, {5, ""}),
         workers_(2, 100),
-        server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_, metrics_) {}
+        server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_,
+                metrics_) {}
 
   void SetUp() override { ASSERT_FALSE(server_.Start().has_value()); }
 
@@ -82,8 +87,9 @@ class PublicServerTest : public ::testing::Test {
     EXPECT_EQ(r.header("access-control-allow-origin"), "*");
     EXPECT_EQ(r.header("cache-control"), "no-store");
     EXPECT_FALSE(r.header("x-request-id").empty());
-    EXPECT_NE(r.header("access-control-expose-headers").find("X-RateLimit-Remaining"),
-              std::string::npos);
+    EXPECT_NE(
+        r.header("access-control-expose-headers").find("X-RateLimit-Remaining"),
+        std::string::npos);
   }
 
   FakeClock clock_;
@@ -109,14 +115,15 @@ TEST_F(PublicServerTest, SuccessPageCarriesRowsLinksAndRateHeaders) {
   EXPECT_EQ(r.header("ratelimit-policy"), "\"hourly\";q=2;w=3600");
   EXPECT_NE(r.body.find("\"request_id\":\"" + r.header("x-request-id") + "\""),
             std::string::npos);
-  EXPECT_NE(r.body.find(R"("data":[{"a":1},{"a":2}])"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("data":[{"a":1},{"a":2}])"), std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find(R"("result":{"total_rows":2})"), std::string::npos);
 }
 
 TEST_F(PublicServerTest, KeepAliveIsNotRefusedForHttp11) {
-  auto r = HttpRequest(server_.port(), "GET", StatusTarget(R"({"schedule_id":"q1"})"),
-                       {{"Authorization", std::string("Bearer ") + kToken},
-                        {"Connection", ""}});
+  auto r = HttpRequest(
+      server_.port(), "GET", StatusTarget(R"({"schedule_id":"q1"})"),
+      {{"Authorization", std::string("Bearer ") + kToken}, {"Connection", ""}});
   ASSERT_EQ(r.status, 200);
   // Pistache alone would answer "Connection: Close" and keep the socket.
   EXPECT_FALSE(r.has("connection")) << r.header("connection");
@@ -144,10 +151,12 @@ TEST_F(PublicServerTest, MissingKeyIs401WithABearerChallenge) {
 }
 
 TEST_F(PublicServerTest, UnknownKeyIs401WithInvalidToken) {
-  auto r = HttpRequest(server_.port(), "GET", StatusTarget(R"({"schedule_id":"q1"})"),
+  auto r = HttpRequest(server_.port(), "GET",
+                       StatusTarget(R"({"schedule_id":"q1"})"),
                        {{"Authorization", "Bearer qsk_someone_elses"}});
   ASSERT_EQ(r.status, 401);
-  EXPECT_NE(r.header("www-authenticate").find("error=\"invalid_token\""), std::string::npos);
+  EXPECT_NE(r.header("www-authenticate").find("error=\"invalid_token\""),
+            std::string::npos);
 }
 
 TEST_F(PublicServerTest, BadJsonIs400ProblemDetails) {
@@ -179,7 +188,8 @@ TEST_F(PublicServerTest, DatabaseFailureIs500WithoutInternalsOrRateHeaders) {
 TEST_F(PublicServerTest, OptionsIsACorsPreflight) {
   auto r = HttpRequest(server_.port(), "OPTIONS", "/query/status");
   ASSERT_EQ(r.status, 204);
-  EXPECT_NE(r.header("access-control-allow-methods").find("GET"), std::string::npos);
+  EXPECT_NE(r.header("access-control-allow-methods").find("GET"),
+            std::string::npos);
   EXPECT_NE(r.header("access-control-allow-headers").find("Authorization"),
             std::string::npos);
 }

@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include "fakes/fake_clock.h"
-
 #include <map>
 #include <string>
 #include <utility>
+
+#include "fakes/fake_clock.h"
 
 namespace qs::ratelimit {
 namespace {

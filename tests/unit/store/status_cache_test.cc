@@ -35,7 +35,8 @@ class FakeQueryStore final : public QueryStore {
 
 class StatusCacheTest : public ::testing::Test {
  protected:
-  StatusCacheTest() : cache_(backend_, clock_, metrics_, {1 << 20, milliseconds(750)}) {
+  StatusCacheTest()
+      : cache_(backend_, clock_, metrics_, {1 << 20, milliseconds(750)}) {
     backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kRunning);
     cache_.MarkLive();
   }
@@ -156,7 +157,8 @@ TEST_F(StatusCacheTest, ErrorsAreNotCached) {
 TEST_F(StatusCacheTest, StaysWithinItsByteBudget) {
   for (int i = 0; i < 100; ++i) {
     std::string sid = "big" + std::to_string(i);
-    backend_.queries[{sid, 1}] = Snapshot(QueryStatusCode::kSuccess, std::string(50000, 'x'));
+    backend_.queries[{sid, 1}] =
+        Snapshot(QueryStatusCode::kSuccess, std::string(50000, 'x'));
     ASSERT_TRUE(Read(sid).ok());
     EXPECT_LE(cache_.bytes(), size_t{1 << 20});
   }
