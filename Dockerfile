@@ -30,9 +30,8 @@ WORKDIR /src
 ARG QS_GIT_COMMIT=unknown
 ENV QS_GIT_COMMIT=${QS_GIT_COMMIT}
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DQS_BUILD_TESTS=OFF \
- && cmake --build build -j2 \
- && strip --strip-unneeded build/querystatus
+# The same script the test command runs (cmake Release, tests off, strip).
+RUN deploy/build-release build
 
 # ---- runtime --------------------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS runtime
