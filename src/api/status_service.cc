@@ -203,16 +203,24 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
   store::StatusLookup lookup{who.license_id, flow->request.schedule_id,
                              range.first, range.last};
   constexpr size_t kRenderInlineBytes = 64 * 1024;
+  // A large cached page is still rendered on a worker (copying it here would
+  // hold up every other request waiting on the Redis pipeline), from the
+  // snapshot already found rather than by a second lookup.
+  store::SnapshotPtr big_cached;
   if (auto cached = queries_.TryReadCached(lookup)) {
     if (!cached->ok() ||
         cached->value()->rows_json.size() <= kRenderInlineBytes) {
       return Respond(flow, std::move(reply), *cached);
     }
+    big_cached = cached->value();
   }
   auto shared_reply = std::make_shared<StatusReply>(std::move(reply));
-  bool queued = flow->blocking->TrySubmit([this, flow, shared_reply, lookup] {
-    Respond(flow, std::move(*shared_reply), queries_.ReadStatus(lookup));
-  });
+  bool queued =
+      flow->blocking->TrySubmit([this, flow, shared_reply, lookup, big_cached] {
+        Respond(flow, std::move(*shared_reply),
+                big_cached ? Result<store::SnapshotPtr>(big_cached)
+                           : queries_.ReadStatus(lookup));
+      });
   if (!queued) {
     shared_reply->error = Error::Unavailable("worker queue full");
     shared_reply->rate.reset();
