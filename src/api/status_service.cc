@@ -2,13 +2,11 @@
 
 #include <strings.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "api/pagination.h"
 #include "api/request_parser.h"
 #include "api/status_json.h"
 #include "api/url_codec.h"
+#include "common/await.h"
 
 namespace qs::api {
 namespace {
@@ -59,17 +57,9 @@ StatusService::StatusService(auth::Authenticator& authenticator,
 
 StatusReply StatusService::Handle(const StatusCall& call) {
   InlineExecutor inline_executor;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<StatusReply> answer;
-  HandleAsync(call, inline_executor, [&](StatusReply reply) {
-    std::lock_guard<std::mutex> lock(mu);
-    answer = std::move(reply);
-    cv.notify_one();
+  return Await<StatusReply>([&](std::function<void(StatusReply)> done) {
+    HandleAsync(call, inline_executor, std::move(done));
   });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return answer.has_value(); });
-  return std::move(*answer);
 }
 
 void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,

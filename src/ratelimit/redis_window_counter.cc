@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <utility>
 
+#include "common/await.h"
+
 namespace qs::ratelimit {
 namespace {
 
@@ -394,18 +396,9 @@ Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
 Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
                                               int64_t window_start_unix,
                                               int64_t window_seconds) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<int64_t>> answer;
-  IncrementAsync(bucket, window_start_unix, window_seconds,
-                 [&](Result<int64_t> r) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   answer = std::move(r);
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return answer.has_value(); });
-  return std::move(*answer);
+  return Await<Result<int64_t>>([&](CountCallback done) {
+    IncrementAsync(bucket, window_start_unix, window_seconds, std::move(done));
+  });
 }
 
 void RedisWindowCounter::IncrementAsync(const std::string& bucket,
