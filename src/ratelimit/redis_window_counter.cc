@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/await.h"
+#include "log/log.h"
 
 namespace qs::ratelimit {
 namespace {
@@ -344,7 +345,10 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn) {
     const std::string db = std::to_string(options_.db);
     if (Status s = setup({"SELECT", db}, "SELECT")) return s;
   }
-  return LoadScript(conn);
+  if (Status s = LoadScript(conn)) return s;
+  // Once per (re)connect: the operational trail of Redis coming and going.
+  log::Event(log::Level::kInfo, "redis_connected", {{"address", where}});
+  return std::nullopt;
 }
 
 Status RedisWindowCounter::LoadScript(Conn& conn) {
