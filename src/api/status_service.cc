@@ -6,7 +6,6 @@
 #include "api/request_parser.h"
 #include "api/status_json.h"
 #include "api/url_codec.h"
-#include "common/await.h"
 
 namespace qs::api {
 namespace {
@@ -54,13 +53,6 @@ StatusService::StatusService(auth::Authenticator& authenticator,
       queries_(queries),
       metrics_(metrics),
       options_(std::move(options)) {}
-
-StatusReply StatusService::Handle(const StatusCall& call) {
-  InlineExecutor inline_executor;
-  return Await<StatusReply>([&](std::function<void(StatusReply)> done) {
-    HandleAsync(call, inline_executor, std::move(done));
-  });
-}
 
 void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
                                     bool credential_given) {

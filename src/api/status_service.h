@@ -69,8 +69,6 @@ class StatusService {
 
   // Answers through `done`, exactly once, on whichever thread finishes.
   void HandleAsync(StatusCall call, Executor& blocking, ReplyCallback done);
-  // Blocking convenience over HandleAsync.
-  StatusReply Handle(const StatusCall& call);
 
  private:
   struct Flow;

@@ -14,13 +14,4 @@ class Executor {
   virtual bool TrySubmit(std::function<void()> task) = 0;
 };
 
-// Runs each task at once on the caller's thread (tests, tools).
-class InlineExecutor final : public Executor {
- public:
-  bool TrySubmit(std::function<void()> task) override {
-    task();
-    return true;
-  }
-};
-
 }  // namespace qs

@@ -199,14 +199,7 @@ class Handler final : public Pistache::Http::Handler {
 
     if (s.lifecycle.closed()) {
       // Shutting down: the requests in flight finish, new ones go elsewhere.
-      Responder::CommonHeaders(*ex);
-      SetHeader(ex->writer, "Retry-After", "1");
-      Done(*ex, 503,
-           EdgeProblemBody(503, "Service Unavailable",
-                           "The instance is shutting down, retry",
-                           ex->request_id),
-           client);
-      return;
+      return Refuse503(*ex, "The instance is shutting down, retry", client);
     }
     if (!is_status) {
       Responder::CommonHeaders(*ex);
@@ -250,14 +243,7 @@ class Handler final : public Pistache::Http::Handler {
 
     if (s.workers.Full()) {
       // Overloaded: refuse at once rather than queue without bound.
-      Responder::CommonHeaders(*ex);
-      SetHeader(ex->writer, "Retry-After", "1");
-      Done(*ex, 503,
-           EdgeProblemBody(503, "Service Unavailable",
-                           "The service is overloaded, retry shortly",
-                           ex->request_id),
-           client);
-      return;
+      return Refuse503(*ex, "The service is overloaded, retry shortly", client);
     }
     auto shared = shared_;
     std::string client_address = call.client_address;
@@ -270,6 +256,15 @@ class Handler final : public Pistache::Http::Handler {
   }
 
  private:
+  // 503 with Retry-After: this instance will not take the request now.
+  void Refuse503(Exchange& ex, const char* detail, const std::string& client) {
+    Responder::CommonHeaders(ex);
+    SetHeader(ex.writer, "Retry-After", "1");
+    Done(ex, 503,
+         EdgeProblemBody(503, "Service Unavailable", detail, ex.request_id),
+         client);
+  }
+
   void Done(Exchange& ex, int status, const std::string& body,
             const std::string& client) {
     shared_->responder.Finish(ex, status, body, "application/problem+json", 0,

@@ -51,14 +51,11 @@ PgPool::PgPool(PgPoolOptions options, Prepare prepare,
 PgPool::~PgPool() = default;
 
 void PgPool::UpdateGauges() {
-  int connected = 0, leased = options_.size - static_cast<int>(free_.size());
-  for (const auto& c : conns_) connected += c != nullptr;
   // Leased slots count as in use even while they connect.
-  in_use_.Set(leased);
+  in_use_.Set(options_.size - static_cast<int>(free_.size()));
   int idle = 0;
   for (int slot : free_) idle += conns_[slot] != nullptr;
   idle_.Set(idle);
-  (void)connected;
 }
 
 Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {

@@ -118,16 +118,7 @@ void CachingQueryStore::EvictLocked() {
   }
 }
 
-std::optional<Result<SnapshotPtr>> CachingQueryStore::TryReadCached(
-    const StatusLookup& lookup) {
-  if (!Live()) return std::nullopt;
-  PageKey key{lookup.license_id, lookup.first_row, lookup.last_row};
-  std::lock_guard<std::mutex> lock(mu_);
-  auto q = slots_.find(lookup.schedule_id);
-  if (q == slots_.end()) return std::nullopt;
-  auto s = q->second.find(key);
-  if (s == q->second.end()) return std::nullopt;
-  Slot& slot = s->second;
+std::optional<Result<SnapshotPtr>> CachingQueryStore::HitLocked(Slot& slot) {
   if (!slot.loaded ||
       (slot.snapshot &&
        clock_.NowUnixSeconds() >= slot.snapshot->visible_until_unix)) {
@@ -141,6 +132,18 @@ std::optional<Result<SnapshotPtr>> CachingQueryStore::TryReadCached(
   return Result<SnapshotPtr>(slot.snapshot);
 }
 
+std::optional<Result<SnapshotPtr>> CachingQueryStore::TryReadCached(
+    const StatusLookup& lookup) {
+  if (!Live()) return std::nullopt;
+  PageKey key{lookup.license_id, lookup.first_row, lookup.last_row};
+  std::lock_guard<std::mutex> lock(mu_);
+  auto q = slots_.find(lookup.schedule_id);
+  if (q == slots_.end()) return std::nullopt;
+  auto s = q->second.find(key);
+  if (s == q->second.end()) return std::nullopt;
+  return HitLocked(s->second);
+}
+
 Result<SnapshotPtr> CachingQueryStore::ReadStatus(const StatusLookup& lookup) {
   if (!Live()) {
     bypasses_.Increment();
@@ -152,14 +155,7 @@ Result<SnapshotPtr> CachingQueryStore::ReadStatus(const StatusLookup& lookup) {
     std::lock_guard<std::mutex> lock(mu_);
     QuerySlots& q = slots_[lookup.schedule_id];
     Slot& slot = q[key];
-    if (slot.loaded &&
-        (!slot.snapshot ||
-         clock_.NowUnixSeconds() < slot.snapshot->visible_until_unix)) {
-      slot.last_used = ++tick_;
-      hits_.Increment();
-      if (!slot.snapshot) return Error::NotFound("query status not found");
-      return slot.snapshot;
-    }
+    if (auto hit = HitLocked(slot)) return std::move(*hit);
     // Claim the slot for this read: an invalidation in the meantime erases
     // it (or gives it a new token), and then the result is not kept.
     bytes_ -= slot.bytes;

@@ -64,6 +64,9 @@ class CachingQueryStore final : public QueryStore {
   using QuerySlots = std::map<PageKey, Slot>;
 
   bool Live() const;
+  // The cached answer of a slot, if it is loaded and still visible; counts
+  // the hit. Caller holds mu_.
+  std::optional<Result<SnapshotPtr>> HitLocked(Slot& slot);
   void EraseLocked(QuerySlots& slots);
   void EvictLocked();
 
