@@ -1,11 +1,10 @@
 #include "api/status_service.h"
 
-#include <strings.h>
-
 #include "api/pagination.h"
 #include "api/request_parser.h"
 #include "api/status_json.h"
 #include "api/url_codec.h"
+#include "auth/bearer.h"
 
 namespace qs::api {
 namespace {
@@ -15,22 +14,6 @@ constexpr char kLimitedDetail[] =
 
 RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
   return {d.limit, d.remaining, d.reset_seconds};
-}
-
-// The token of an "Authorization: Bearer <token>" header (scheme
-// case-insensitive, RFC 7235), or nullopt for any other scheme.
-std::optional<std::string> BearerToken(const std::string& header) {
-  constexpr char kScheme[] = "bearer";
-  constexpr size_t kLen = sizeof(kScheme) - 1;
-  if (header.size() < kLen || strncasecmp(header.c_str(), kScheme, kLen) != 0) {
-    return std::nullopt;
-  }
-  size_t i = kLen;
-  if (i < header.size() && header[i] != ' ') return std::nullopt;
-  while (i < header.size() && header[i] == ' ') ++i;
-  size_t end = header.size();
-  while (end > i && (header[end - 1] == ' ' || header[end - 1] == '\t')) --end;
-  return header.substr(i, end - i);
 }
 
 }  // namespace
@@ -103,7 +86,7 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   // 2. The credential: the Authorization header, else api_key.
   std::string token;
   if (c.authorization) {
-    auto bearer = BearerToken(*c.authorization);
+    auto bearer = auth::BearerToken(*c.authorization);
     if (!bearer) {
       metrics_.AuthFailure("missing").Increment();
       return RefuseBeforeKey(

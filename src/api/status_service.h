@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,14 @@ struct StatusCall {
   std::optional<std::string> authorization;  // the Authorization header
   std::string client_address;                // resolved through trusted proxies
   std::string request_id;
+  // When the edge gives up on the request (its deadline); work not started
+  // by then is dropped rather than run.
+  std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::time_point::max();
+  // True once the client has gone (its connection closed): pending work for
+  // it is dropped. Null: the client is never known to be gone. Called from
+  // any thread; must be cheap and must not block.
+  std::function<bool()> client_gone;
 };
 
 // The rate-limit state to report in headers.
