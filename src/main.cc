@@ -87,21 +87,29 @@ int Serve(const Config& c) {
 
   bool redis_decides =
       c.rate_limit_failure_mode == qs::ratelimit::FailureMode::kClosed;
-  auto readiness = [&pool, &counter, redis_decides] {
+  // Runs on the readiness thread, never on a request thread: each probe
+  // waits at most its dependency's timeout.
+  auto check = [&pool, &counter, &lifecycle, redis_decides] {
+    qs::http::Readiness r;
+    if (lifecycle.draining()) {
+      r.body = "{\"status\":\"draining\"}";
+      return r;
+    }
     bool pg_ok = !pool.Ping().has_value();
     bool redis_ok = !counter.Ping().has_value();
-    qs::http::Readiness r;
     r.ready = pg_ok && (redis_ok || !redis_decides);
     r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
              "\",\"postgres\":\"" + (pg_ok ? "ok" : "unavailable") +
              "\",\"redis\":\"" + (redis_ok ? "ok" : "unavailable") + "\"}";
     return r;
   };
+  qs::http::ReadinessMonitor readiness(check, metrics, milliseconds(500),
+                                       milliseconds(1000));
   qs::http::AdminServer admin(c.admin_listen, lifecycle, metrics, readiness);
   qs::http::PublicServer server({c.listen, c.http_threads, c.trusted_proxies},
                                 service, workers, lifecycle, metrics);
   // The ready gauge is right from the first scrape, before any probe.
-  metrics.ready().Set(readiness().ready ? 1 : 0);
+  readiness.Start();
   if (auto e = admin.Start()) return Fail(e->internal);
   if (auto e = server.Start()) return Fail(e->internal);
   qs::log::Event(

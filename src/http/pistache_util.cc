@@ -2,42 +2,12 @@
 
 namespace qs::http {
 
-using Pistache::Http::Header::Connection;
-
-void PrepareConnectionHeader(const Pistache::Http::Request& request,
-                             Pistache::Http::ResponseWriter& writer,
-                             bool draining) {
-  if (draining) {
-    writer.headers().remove<Connection>();
-    writer.headers().add<Connection>(Pistache::Http::ConnectionControl::Close);
-    return;
+const char* MethodLabel(std::string_view method) {
+  for (const char* known :
+       {"GET", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", "HEAD"}) {
+    if (method == known) return known;
   }
-  if (request.version() == Pistache::Http::Version::Http11 &&
-      !request.headers().tryGet<Connection>()) {
-    writer.headers().remove<Connection>();
-  }
-}
-
-const char* MethodName(Pistache::Http::Method method) {
-  using Pistache::Http::Method;
-  switch (method) {
-    case Method::Get:
-      return "GET";
-    case Method::Options:
-      return "OPTIONS";
-    case Method::Post:
-      return "POST";
-    case Method::Put:
-      return "PUT";
-    case Method::Delete:
-      return "DELETE";
-    case Method::Patch:
-      return "PATCH";
-    case Method::Head:
-      return "HEAD";
-    default:
-      return "OTHER";
-  }
+  return "OTHER";
 }
 
 namespace {
@@ -68,18 +38,6 @@ void SetHeader(Pistache::Http::ResponseWriter& writer, const std::string& name,
   writer.headers().add(std::make_shared<NamedHeader>(name, std::move(value)));
 }
 
-std::optional<std::string> RequestHeader(const Pistache::Http::Request& request,
-                                         const std::string& name) {
-  const auto& headers = request.headers();
-  if (auto typed = headers.tryGet(name)) {
-    std::ostringstream os;
-    typed->write(os);
-    return os.str();
-  }
-  if (auto raw = headers.tryGetRaw(name)) return raw->value();
-  return std::nullopt;
-}
-
 Result<std::unique_ptr<Pistache::Http::Endpoint>> StartEndpoint(
     const config::HostPort& listen, int threads,
     const std::shared_ptr<Pistache::Http::Handler>& handler) {
@@ -91,12 +49,17 @@ Result<std::unique_ptr<Pistache::Http::Endpoint>> StartEndpoint(
     auto endpoint = std::make_unique<Pistache::Http::Endpoint>(address);
     Flags<Options> flags(Options::ReuseAddr);
     flags |= Options::NoDelay;
+    // Pistache's parser is never fed (the connection guard frames requests
+    // and runs the timers), so its own timers must never fire: one would
+    // close a connection without telling the guard, and time out requests
+    // that are legitimately being answered.
+    constexpr auto kNever = std::chrono::hours(24 * 365);
     endpoint->init(Pistache::Http::Endpoint::options()
                        .threads(threads)
                        .flags(flags)
-                       .maxRequestSize(16384)
-                       .headerTimeout(std::chrono::seconds(10))
-                       .keepaliveTimeout(std::chrono::seconds(75)));
+                       .headerTimeout(kNever)
+                       .bodyTimeout(kNever)
+                       .keepaliveTimeout(kNever));
     // Options::backlog() does not reach the listener in 0.0.5; this does.
     endpoint->initArgs(static_cast<size_t>(threads), flags, std::string(),
                        kBacklog);

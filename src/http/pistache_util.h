@@ -6,31 +6,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "config/config.h"
 
 namespace qs::http {
 
-// Works around Pistache 0.0.5 answering an HTTP/1.1 request that has no
-// Connection header with "Connection: Close" while keeping the socket open
-// (clients then reconnect for every request): such responses get no
-// Connection header, which in HTTP/1.1 means keep-alive. While draining,
-// every response says "Connection: close" so clients move to another
-// instance.
-void PrepareConnectionHeader(const Pistache::Http::Request& request,
-                             Pistache::Http::ResponseWriter& writer,
-                             bool draining);
-
-// The method's name for metrics and logs; "OTHER" for the rare ones.
-const char* MethodName(Pistache::Http::Method method);
+// The method's name for metrics and logs (a bounded label set): one of the
+// common methods, else "OTHER".
+const char* MethodLabel(std::string_view method);
 
 void SetHeader(Pistache::Http::ResponseWriter& writer, const std::string& name,
                std::string value);
-
-// A request header's value by name, typed or raw.
-std::optional<std::string> RequestHeader(const Pistache::Http::Request& request,
-                                         const std::string& name);
 
 // Creates, binds and starts an endpoint on background threads. Sets the
 // listen backlog, which Pistache's Options::backlog() ignores.

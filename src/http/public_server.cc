@@ -5,6 +5,8 @@
 #include <tuple>
 
 #include "api/status_json.h"
+#include "api/url_codec.h"
+#include "http/connection_guard.h"
 #include "http/client_address.h"
 #include "http/error_mapping.h"
 #include "http/pistache_util.h"
@@ -14,10 +16,8 @@
 namespace qs::http {
 namespace {
 
-using Pistache::Http::Code;
-using Pistache::Http::Method;
-using Pistache::Http::Request;
-using Pistache::Http::ResponseWriter;
+// Work for a request that has waited this long is dropped, not started.
+constexpr std::chrono::seconds kRequestDeadline{10};
 
 constexpr char kStatusRoute[] = "/query/status";
 constexpr char kExposedHeaders[] =
@@ -27,7 +27,7 @@ constexpr char kRealm[] = "Bearer realm=\"querystatus\"";
 
 // Everything the HTTP edge needs to finish one request, wherever it runs.
 struct Exchange {
-  ResponseWriter writer;
+  Reply reply;
   std::string request_id;
   const char* method;
   const char* route;
@@ -41,20 +41,20 @@ class Responder {
 
   // Headers every public response carries.
   static void CommonHeaders(Exchange& ex) {
-    SetHeader(ex.writer, "Access-Control-Allow-Origin", "*");
-    SetHeader(ex.writer, "Access-Control-Expose-Headers", kExposedHeaders);
-    SetHeader(ex.writer, "Cache-Control", "no-store");
-    SetHeader(ex.writer, "X-Request-Id", ex.request_id);
+    SetHeader(ex.reply.writer(), "Access-Control-Allow-Origin", "*");
+    SetHeader(ex.reply.writer(), "Access-Control-Expose-Headers", kExposedHeaders);
+    SetHeader(ex.reply.writer(), "Cache-Control", "no-store");
+    SetHeader(ex.reply.writer(), "X-Request-Id", ex.request_id);
   }
 
   static void RateHeaders(Exchange& ex, const api::RateInfo& rate) {
     std::string limit = std::to_string(rate.limit);
     std::string remaining = std::to_string(rate.remaining);
-    SetHeader(ex.writer, "X-RateLimit-Limit", limit);
-    SetHeader(ex.writer, "X-RateLimit-Remaining", remaining);
-    SetHeader(ex.writer, "RateLimit-Policy",
+    SetHeader(ex.reply.writer(), "X-RateLimit-Limit", limit);
+    SetHeader(ex.reply.writer(), "X-RateLimit-Remaining", remaining);
+    SetHeader(ex.reply.writer(), "RateLimit-Policy",
               "\"hourly\";q=" + limit + ";w=3600");
-    SetHeader(ex.writer, "RateLimit",
+    SetHeader(ex.reply.writer(), "RateLimit",
               "\"hourly\";r=" + remaining +
                   ";t=" + std::to_string(rate.reset_seconds));
   }
@@ -64,8 +64,8 @@ class Responder {
               const char* content_type, int64_t license_id, int64_t rows,
               const std::string& client) {
     if (content_type != nullptr)
-      SetHeader(ex.writer, "Content-Type", content_type);
-    ex.writer.send(static_cast<Code>(status), body);
+      SetHeader(ex.reply.writer(), "Content-Type", content_type);
+    ex.reply.Send(status, body);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
                          .count();
@@ -97,12 +97,12 @@ class Responder {
     if (h.status == 429 && reply.rate) {
       int64_t retry = std::max<int64_t>(
           1, std::min<int64_t>(86400, reply.rate->reset_seconds));
-      SetHeader(ex.writer, "Retry-After", std::to_string(retry));
+      SetHeader(ex.reply.writer(), "Retry-After", std::to_string(retry));
     }
     if (h.status == 401) {
       std::string challenge = kRealm;
       if (reply.credential_given) challenge += ", error=\"invalid_token\"";
-      SetHeader(ex.writer, "WWW-Authenticate", challenge);
+      SetHeader(ex.reply.writer(), "WWW-Authenticate", challenge);
     }
     if (h.status == 404) {
       Finish(ex, 404, api::RenderNotFoundBody(), "application/json",
@@ -170,7 +170,7 @@ class Responder {
   metrics::Metrics& metrics_;
 };
 
-class Handler final : public Pistache::Http::Handler {
+class Handler final : public GuardedHandler {
  public:
   HTTP_PROTOTYPE(Handler)
 
@@ -183,19 +183,21 @@ class Handler final : public Pistache::Http::Handler {
     Responder responder;
   };
 
-  explicit Handler(std::shared_ptr<Shared> shared)
-      : shared_(std::move(shared)) {}
+  Handler(std::shared_ptr<Shared> shared,
+          std::shared_ptr<ConnectionRegistry> registry)
+      : GuardedHandler(std::move(registry)), shared_(std::move(shared)) {}
 
-  void onRequest(const Request& request, ResponseWriter writer) override {
+  void Serve(FramedRequest request, const std::string& client,
+             Reply reply) override {
     Shared& s = *shared_;
-    PrepareConnectionHeader(request, writer, s.lifecycle.draining());
-    bool is_status = request.resource() == kStatusRoute;
+    const bool is_status = request.path() == kStatusRoute;
     auto ex = std::make_shared<Exchange>(Exchange{
-        std::move(writer), NewRequestId(), MethodName(request.method()),
+        std::move(reply), NewRequestId(), MethodLabel(request.method),
         is_status ? kStatusRoute : "other", std::chrono::steady_clock::now(),
         Lifecycle::InFlight(&s.lifecycle)});
+    // While draining, every answer asks the client to go elsewhere.
+    if (s.lifecycle.draining()) ex->reply.CloseAfter();
     s.metrics.in_flight().Increment();
-    std::string client = request.address().host();
 
     if (s.lifecycle.closed()) {
       // Shutting down: the requests in flight finish, new ones go elsewhere.
@@ -209,21 +211,23 @@ class Handler final : public Pistache::Http::Handler {
           client);
       return;
     }
-    if (request.method() == Method::Options) {
+    if (request.method == "OPTIONS") {
       Responder::CommonHeaders(*ex);
-      SetHeader(ex->writer, "Access-Control-Allow-Methods", "GET, OPTIONS");
-      SetHeader(ex->writer, "Access-Control-Allow-Headers", "Authorization");
-      SetHeader(ex->writer, "Access-Control-Max-Age", "86400");
+      SetHeader(ex->reply.writer(), "Access-Control-Allow-Methods",
+                "GET, OPTIONS");
+      SetHeader(ex->reply.writer(), "Access-Control-Allow-Headers",
+                "Authorization");
+      SetHeader(ex->reply.writer(), "Access-Control-Max-Age", "86400");
       s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
       s.metrics.in_flight().Decrement();
       return;
     }
-    if (request.method() != Method::Get) {
+    if (request.method != "GET") {
       Responder::CommonHeaders(*ex);
-      SetHeader(ex->writer, "Allow", "GET, OPTIONS");
+      SetHeader(ex->reply.writer(), "Allow", "GET, OPTIONS");
       // A response to HEAD carries no body (RFC 9110, 9.3.2).
       Done(*ex, 405,
-           request.method() == Method::Head
+           request.method == "HEAD"
                ? std::string()
                : EdgeProblemBody(405, "Method Not Allowed",
                                  "Only GET and OPTIONS are allowed here",
@@ -234,12 +238,13 @@ class Handler final : public Pistache::Http::Handler {
 
     api::StatusCall call;
     call.request_id = ex->request_id;
-    const auto& query = request.query();
-    call.json_param = query.get("json");
-    call.authorization = RequestHeader(request, "Authorization");
+    call.json_param = api::FindQueryParam(request.query(), "json", nullptr);
+    call.authorization = request.Header("authorization");
     call.client_address =
-        ResolveClientAddress(client, RequestHeader(request, "X-Forwarded-For"),
+        ResolveClientAddress(client, request.CombinedHeader("x-forwarded-for"),
                              s.options.trusted_proxies);
+    call.deadline = ex->start + kRequestDeadline;
+    call.client_gone = ex->reply.GoneCheck();
 
     if (s.workers.Full()) {
       // Overloaded: refuse at once rather than queue without bound.
@@ -255,11 +260,26 @@ class Handler final : public Pistache::Http::Handler {
                           });
   }
 
+  void Refuse(const FrameError& error, const std::string& client,
+              Reply reply) override {
+    Shared& s = *shared_;
+    auto ex = std::make_shared<Exchange>(
+        Exchange{std::move(reply), NewRequestId(), "OTHER", "malformed",
+                 std::chrono::steady_clock::now(),
+                 Lifecycle::InFlight(&s.lifecycle)});
+    s.metrics.in_flight().Increment();
+    Responder::CommonHeaders(*ex);
+    Done(*ex, error.status,
+         EdgeProblemBody(error.status, error.title, error.detail,
+                         ex->request_id),
+         client);
+  }
+
  private:
   // 503 with Retry-After: this instance will not take the request now.
   void Refuse503(Exchange& ex, const char* detail, const std::string& client) {
     Responder::CommonHeaders(ex);
-    SetHeader(ex.writer, "Retry-After", "1");
+    SetHeader(ex.reply.writer(), "Retry-After", "1");
     Done(ex, 503,
          EdgeProblemBody(503, "Service Unavailable", detail, ex.request_id),
          client);
@@ -291,10 +311,12 @@ PublicServer::~PublicServer() { Shutdown(); }
 Status PublicServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(Handler::Shared{
       options_, service_, workers_, lifecycle_, metrics_, Responder(metrics_)});
+  registry_ = std::make_shared<ConnectionRegistry>(GuardOptions{});
   auto endpoint = StartEndpoint(options_.listen, options_.threads,
-                                std::make_shared<Handler>(shared));
+                                std::make_shared<Handler>(shared, registry_));
   if (!endpoint.ok()) return endpoint.error();
   endpoint_ = std::move(endpoint.value());
+  registry_->Start();
   return std::nullopt;
 }
 
@@ -303,6 +325,7 @@ uint16_t PublicServer::port() const {
 }
 
 void PublicServer::Shutdown() {
+  if (registry_) registry_->Stop();
   if (endpoint_) {
     endpoint_->shutdown();
     endpoint_.reset();

@@ -18,6 +18,8 @@ class Endpoint;
 
 namespace qs::http {
 
+class ConnectionRegistry;
+
 struct PublicServerOptions {
   config::HostPort listen;
   int threads = 2;
@@ -37,7 +39,9 @@ class PublicServer {
   Status Start();
   // The bound port (useful with port 0).
   uint16_t port() const;
-  // Stops at once: open connections are dropped. Drain first.
+  // Stops at once: open connections are dropped, and replies sent after
+  // this are discarded. Drain first, and stop every producer of replies
+  // (the Redis counter, the workers) before calling it.
   void Shutdown();
 
  private:
@@ -46,6 +50,7 @@ class PublicServer {
   WorkerPool& workers_;
   Lifecycle& lifecycle_;
   metrics::Metrics& metrics_;
+  std::shared_ptr<ConnectionRegistry> registry_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
 };
 

@@ -1,0 +1,409 @@
+#include "http/connection_guard.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <pistache/peer.h>
+#include <pistache/transport.h>
+
+#include <vector>
+
+namespace qs::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Pistache::Http::ResponseWriter;
+
+constexpr char kConnectionData[] = "qs.conn";
+
+std::atomic<uint64_t> accept_backoffs{0};
+
+}  // namespace
+
+// The state of one client connection; see connection_guard.h. Every member
+// below mu_ is guarded by it.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(GuardedHandler* handler, Pistache::Tcp::Transport* transport,
+             std::weak_ptr<Pistache::Tcp::Peer> peer, int fd, std::string host,
+             const GuardOptions& options)
+      : handler_(handler),
+        transport_(transport),
+        peer_(std::move(peer)),
+        fd_(fd),
+        host_(std::move(host)),
+        options_(options),
+        last_activity_(Clock::now()) {}
+
+  // Transport thread: bytes arrived.
+  void OnInput(const char* data, size_t len) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_ || shut_ || lingering_) return;  // lingering: discarded
+      last_activity_ = Clock::now();
+      if (buffer_.size() + len > options_.max_buffered_input) {
+        // Sends without reading our answers: stop holding memory for it.
+        buffer_.clear();
+        ShutdownLocked(SHUT_RDWR);
+        return;
+      }
+      buffer_.append(data, len);
+      if (busy_) return;
+    }
+    Dispatch();
+  }
+
+  // Transport thread, before Pistache closes the socket.
+  void OnDisconnected() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    buffer_.clear();
+  }
+
+  // Serves the next buffered request, if none is outstanding.
+  void Dispatch() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (busy_ || closed_ || shut_ || lingering_ || buffer_.empty()) return;
+    FrameResult r = FrameRequest(buffer_, options_.limits);
+    switch (r.kind) {
+      case FrameResult::Kind::kNeedMore:
+        if (!partial_) {
+          partial_ = true;
+          partial_since_ = Clock::now();
+        }
+        return;
+      case FrameResult::Kind::kError:
+        BeginRefusalLocked();
+        lock.unlock();
+        handler_->Refuse(r.error, host_, MakeReply(1));
+        return;
+      case FrameResult::Kind::kRequest:
+        break;
+    }
+    buffer_.erase(0, r.consumed);
+    partial_ = false;
+    busy_ = true;
+    close_after_ = !r.request.keep_alive;
+    minor_version_ = r.request.minor_version;
+    int minor = minor_version_;
+    lock.unlock();
+    handler_->Serve(std::move(r.request), host_, MakeReply(minor));
+  }
+
+  // Housekeeping thread: the timers.
+  void Tick(Clock::time_point now) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closed_ || shut_) return;
+    if (lingering_) {
+      if (now - linger_since_ > options_.linger) ShutdownLocked(SHUT_RDWR);
+      return;
+    }
+    if (write_pending_) {
+      if (now - sent_at_ > options_.send_timeout) ShutdownLocked(SHUT_RDWR);
+      return;
+    }
+    if (busy_) return;  // being answered, however long it takes
+    if (partial_) {
+      if (now - partial_since_ > options_.header_timeout) {
+        BeginRefusalLocked();
+        lock.unlock();
+        handler_->Refuse(FrameError{408, "Request Timeout",
+                                    "The request did not arrive in time"},
+                         host_, MakeReply(1));
+      }
+      return;
+    }
+    if (now - last_activity_ > options_.idle_timeout) ShutdownLocked(SHUT_RDWR);
+  }
+
+  // Stops every later write (the endpoint is going away).
+  void MarkClosed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+
+ private:
+  friend class Reply;
+
+  Reply MakeReply(int minor_version) {
+    return Reply(ResponseWriter(minor_version == 0
+                                    ? Pistache::Http::Version::Http10
+                                    : Pistache::Http::Version::Http11,
+                                transport_, handler_, peer_),
+                 shared_from_this());
+  }
+
+  void BeginRefusalLocked() {
+    busy_ = true;
+    close_after_ = true;
+    partial_ = false;
+    minor_version_ = 1;
+    buffer_.clear();
+  }
+
+  // Reply::Send, with mu_ held: whether the response may be written.
+  bool BeforeSendLocked(ResponseWriter& writer) {
+    if (closed_ || shut_ || !busy_ || write_pending_) return false;
+    using Pistache::Http::ConnectionControl;
+    using ConnectionHeader = Pistache::Http::Header::Connection;
+    writer.headers().remove<ConnectionHeader>();
+    if (close_after_) {
+      writer.headers().add<ConnectionHeader>(ConnectionControl::Close);
+    } else if (minor_version_ == 0) {
+      writer.headers().add<ConnectionHeader>(ConnectionControl::KeepAlive);
+    }
+    // HTTP/1.1 keep-alive: no Connection header, as the default says.
+    write_pending_ = true;
+    sent_at_ = Clock::now();
+    return true;
+  }
+
+  // The outstanding response has reached the socket.
+  void Written() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      write_pending_ = false;
+      busy_ = false;
+      partial_ = false;  // the next request's clock starts now
+      last_activity_ = Clock::now();
+      if (close_after_) {
+        ShutdownLocked(SHUT_WR);
+        lingering_ = true;
+        linger_since_ = last_activity_;
+        return;
+      }
+    }
+    Dispatch();
+  }
+
+  void WriteFailed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    write_pending_ = false;
+    ShutdownLocked(SHUT_RDWR);
+  }
+
+  // A Reply was dropped unsent: nothing will answer this request, so the
+  // connection cannot carry another one in order.
+  void Abandoned() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!write_pending_) ShutdownLocked(SHUT_RDWR);
+  }
+
+  void CloseAfter() {
+    std::lock_guard<std::mutex> lock(mu_);
+    close_after_ = true;
+  }
+
+  bool Gone() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return closed_ || shut_;
+  }
+
+  // Shuts the socket down; Pistache then sees end-of-file and removes the
+  // peer (calling onDisconnection first), which closes the descriptor.
+  // Never after OnDisconnected: the descriptor may belong to a new peer.
+  void ShutdownLocked(int how) {
+    if (!closed_ && !shut_) ::shutdown(fd_, how);
+    if (how == SHUT_RDWR) shut_ = true;
+  }
+
+  GuardedHandler* const handler_;
+  Pistache::Tcp::Transport* const transport_;
+  const std::weak_ptr<Pistache::Tcp::Peer> peer_;
+  const int fd_;
+  const std::string host_;
+  const GuardOptions& options_;
+
+  std::mutex mu_;
+  std::string buffer_;    // received, not yet served
+  bool busy_ = false;     // a request is being answered
+  bool write_pending_ = false;  // its response is on its way to the socket
+  bool close_after_ = false;
+  bool partial_ = false;  // the buffer starts a request not complete yet
+  bool lingering_ = false;  // closing response written; waiting for the FIN
+  bool shut_ = false;     // shut down both ways by us
+  bool closed_ = false;   // Pistache removed the peer (or the endpoint stops)
+  int minor_version_ = 1;
+  Clock::time_point last_activity_;
+  Clock::time_point partial_since_;
+  Clock::time_point sent_at_;
+  Clock::time_point linger_since_;
+};
+
+// --- Reply ---
+
+Reply::Reply(ResponseWriter writer, std::shared_ptr<Connection> connection)
+    : writer_(std::move(writer)), connection_(std::move(connection)) {}
+
+Reply::Reply(Reply&& other) noexcept
+    : writer_(std::move(other.writer_)),
+      connection_(std::move(other.connection_)),
+      sent_(other.sent_) {
+  other.sent_ = true;
+}
+
+Reply::~Reply() {
+  if (!sent_ && connection_) connection_->Abandoned();
+}
+
+void Reply::CloseAfter() { connection_->CloseAfter(); }
+
+bool Reply::Send(int status, const std::string& body) {
+  if (sent_) return false;
+  sent_ = true;
+  std::shared_ptr<Connection> c = connection_;
+  std::unique_lock<std::mutex> lock(c->mu_);
+  if (!c->BeforeSendLocked(writer_)) return false;
+  // Queued under the lock: OnDisconnected cannot run between the check and
+  // the write, so this write never reaches a descriptor reused by a newer
+  // connection (onDisconnection also flushes the queue).
+  auto promise =
+      writer_.send(static_cast<Pistache::Http::Code>(status), body);
+  lock.unlock();
+  promise.then([c](ssize_t) { c->Written(); },
+               [c](std::exception_ptr) { c->WriteFailed(); });
+  return true;
+}
+
+bool Reply::ClientGone() const { return connection_->Gone(); }
+
+std::function<bool()> Reply::GoneCheck() const {
+  std::weak_ptr<Connection> weak = connection_;
+  return [weak] {
+    auto c = weak.lock();
+    return !c || c->Gone();
+  };
+}
+
+// --- ConnectionRegistry ---
+
+ConnectionRegistry::ConnectionRegistry(GuardOptions options)
+    : options_(options) {}
+
+ConnectionRegistry::~ConnectionRegistry() { Stop(); }
+
+void ConnectionRegistry::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ConnectionRegistry::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<std::shared_ptr<Connection>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, weak] : conns_) {
+      if (auto c = weak.lock()) all.push_back(std::move(c));
+    }
+  }
+  for (auto& c : all) c->MarkClosed();
+}
+
+size_t ConnectionRegistry::open() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conns_.size();
+}
+
+void ConnectionRegistry::Add(const std::shared_ptr<Connection>& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conns_[c.get()] = c;
+}
+
+void ConnectionRegistry::Remove(const Connection* c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conns_.erase(c);
+}
+
+void ConnectionRegistry::Run() {
+  std::vector<std::shared_ptr<Connection>> batch;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, options_.tick, [this] { return stopping_; });
+    if (stopping_) break;
+    batch.clear();
+    batch.reserve(conns_.size());
+    for (auto& [key, weak] : conns_) {
+      if (auto c = weak.lock()) batch.push_back(std::move(c));
+    }
+    lock.unlock();
+    auto now = Clock::now();
+    for (auto& c : batch) c->Tick(now);
+    batch.clear();  // drop the references outside the lock
+    lock.lock();
+  }
+}
+
+// --- GuardedHandler ---
+
+GuardedHandler::GuardedHandler(std::shared_ptr<ConnectionRegistry> registry)
+    : registry_(std::move(registry)) {}
+
+void GuardedHandler::onConnection(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  // What Pistache's own onConnection does: its idle check reads this
+  // parser. Its timers are set too long to ever fire (see StartEndpoint);
+  // the guard's replace them.
+  peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(
+                                getMaxRequestSize()));
+  auto conn = std::make_shared<Connection>(this, transport(), peer, peer->fd(),
+                                           peer->address().host(),
+                                           registry_->options());
+  peer->putData(kConnectionData, conn);
+  registry_->Add(conn);
+}
+
+void GuardedHandler::onDisconnection(
+    const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  auto conn =
+      std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionData));
+  if (conn) {
+    conn->OnDisconnected();
+    registry_->Remove(conn.get());
+  }
+  // Writes already queued for this descriptor go out (or fail) now, before
+  // Pistache closes it: queued later, they could reach a new connection
+  // that reuses the number.
+  transport()->flush();
+}
+
+void GuardedHandler::onInput(const char* buffer, size_t len,
+                             const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  auto conn =
+      std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionData));
+  if (conn) conn->OnInput(buffer, len);
+}
+
+void GuardedHandler::onRequest(const Pistache::Http::Request&,
+                               Pistache::Http::ResponseWriter) {}
+
+uint64_t AcceptBackoffs() { return accept_backoffs.load(); }
+
+}  // namespace qs::http
+
+// Pistache's accept loop polls its listening socket level-triggered and
+// calls accept4 again at once when it fails, so with the process out of
+// descriptors it spins a core. This definition takes precedence over libc's
+// for the whole process (the executable is searched first); on a shortage
+// it pauses the accepting thread briefly before reporting the error, so the
+// loop retries a few times a second, the connections already open keep
+// being served, and pending ones are accepted once descriptors are free.
+extern "C" int accept4(int fd, struct sockaddr* addr, socklen_t* len,
+                       int flags) {
+  long r = syscall(SYS_accept4, fd, addr, len, flags);
+  if (r < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM)) {
+    int saved = errno;
+    qs::http::accept_backoffs.fetch_add(1, std::memory_order_relaxed);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    errno = saved;
+  }
+  return static_cast<int>(r);
+}
