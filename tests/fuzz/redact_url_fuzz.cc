@@ -9,8 +9,8 @@
 // holds at least one character of kSecretMarks, which no other part uses.
 //
 // Properties: the output holds no character of kSecretMarks (no part of a
-// password leaks) and still names the host. For raw inputs with neither '@'
-// nor "password", the output is the input unchanged.
+// password leaks) and still names the host. For raw inputs with no '@', no
+// '%' and no "password", the output is the input unchanged.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -150,6 +150,7 @@ Built BuildConninfo(FuzzedDataProvider& in) {
   size_t params = in.ConsumeIntegralInRange<size_t>(1, 5);
   size_t host_at = in.ConsumeIntegralInRange<size_t>(0, params - 1);
   size_t secret_at = in.ConsumeIntegralInRange<size_t>(0, params);
+  if (secret_at == host_at) secret_at = params;  // host_at < params
   for (size_t i = 0; i <= params; ++i) {
     if (i > 0) b.text += Spaces(in, 1);
     std::string key, value;
@@ -192,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       std::string raw = in.ConsumeRemainingBytesAsString();
       std::string out = qs::log::RedactUrl(raw);
-      if (raw.find('@') == std::string::npos &&
+      if (raw.find_first_of("@%") == std::string::npos &&
           raw.find("password") == std::string::npos) {
         QS_FUZZ_CHECK(out == raw, "nothing to redact, nothing changed");
       }
