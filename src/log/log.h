@@ -31,7 +31,12 @@ void AppendTimestamp(std::string& out);
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view s);
 
-// The URL with any password replaced by "***", for logs.
+// The connection setting with every password replaced by "***", for logs.
+// Reads a URI (scheme://) as libpq and the Redis URL parser do: the password
+// of the userinfo, and for libpq the password and sslpassword query
+// parameters. Anything else is read as a libpq conninfo string
+// (keyword = value, values quoted or not); if it is not one, whatever
+// follows the first malformed part is dropped when it names a password.
 std::string RedactUrl(std::string_view url);
 
 }  // namespace qs::log
