@@ -158,7 +158,9 @@ AdminServer::~AdminServer() { Shutdown(); }
 Status AdminServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(
       Handler::Shared{lifecycle_, metrics_, readiness_});
-  registry_ = std::make_shared<ConnectionRegistry>(GuardOptions{});
+  GuardOptions guard;
+  guard.open_connections = &metrics_.Connections("admin");
+  registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(listen_, kAdminThreads,
                                 std::make_shared<Handler>(shared, registry_));
   if (!endpoint.ok()) return endpoint.error();

@@ -315,19 +315,31 @@ size_t ConnectionRegistry::open() const {
 void ConnectionRegistry::Add(const std::shared_ptr<Connection>& c) {
   std::lock_guard<std::mutex> lock(mu_);
   conns_[c.get()] = c;
+  if (options_.open_connections) options_.open_connections->Increment();
 }
 
 void ConnectionRegistry::Remove(const Connection* c) {
   std::lock_guard<std::mutex> lock(mu_);
-  conns_.erase(c);
+  if (conns_.erase(c) > 0 && options_.open_connections) {
+    options_.open_connections->Decrement();
+  }
 }
 
 void ConnectionRegistry::Run() {
   std::vector<std::shared_ptr<Connection>> batch;
+  uint64_t backoffs_reported = AcceptBackoffs();
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, options_.tick, [this] { return stopping_; });
     if (stopping_) break;
+    if (options_.accept_backoffs) {
+      uint64_t now_total = AcceptBackoffs();
+      if (now_total > backoffs_reported) {
+        options_.accept_backoffs->Increment(
+            static_cast<double>(now_total - backoffs_reported));
+        backoffs_reported = now_total;
+      }
+    }
     batch.clear();
     batch.reserve(conns_.size());
     for (auto& [key, weak] : conns_) {

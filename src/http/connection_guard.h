@@ -29,6 +29,8 @@
 #pragma once
 
 #include <pistache/http.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include <atomic>
 #include <chrono>
@@ -57,6 +59,11 @@ struct GuardOptions {
   // Bytes received and not yet served, per connection; more: closed.
   size_t max_buffered_input = 64 * 1024;
   std::chrono::milliseconds tick{100};
+  // Optional: kept equal to the number of open connections.
+  prometheus::Gauge* open_connections = nullptr;
+  // Optional: the housekeeping thread adds the accept loop's pauses to it
+  // (give it to one listener only: the count is per process).
+  prometheus::Counter* accept_backoffs = nullptr;
 };
 
 // The one answer to one request. Movable; send it exactly once, from any

@@ -311,7 +311,10 @@ PublicServer::~PublicServer() { Shutdown(); }
 Status PublicServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(Handler::Shared{
       options_, service_, workers_, lifecycle_, metrics_, Responder(metrics_)});
-  registry_ = std::make_shared<ConnectionRegistry>(GuardOptions{});
+  GuardOptions guard;
+  guard.open_connections = &metrics_.Connections("public");
+  guard.accept_backoffs = &metrics_.accept_backoffs();
+  registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(options_.listen, options_.threads,
                                 std::make_shared<Handler>(shared, registry_));
   if (!endpoint.ok()) return endpoint.error();

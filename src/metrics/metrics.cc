@@ -117,6 +117,21 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
        {"missing", "unknown", "revoked", "expired", "mismatch"}) {
     auth_failures_->Add({{"reason", reason}});
   }
+  connections_ = &BuildGauge()
+                      .Name("querystatus_http_connections")
+                      .Help("Client connections open now, by listener")
+                      .Register(r);
+  for (const char* listener : {"public", "admin"}) {
+    connections_->Add({{"listener", listener}});
+  }
+  accept_backoffs_ =
+      &BuildCounter()
+           .Name("querystatus_http_accept_backoffs_total")
+           .Help(
+               "Pauses of the accept loop because the process had no free "
+               "file descriptor")
+           .Register(r)
+           .Add({});
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
@@ -182,6 +197,10 @@ prometheus::Counter& Metrics::PoolWaitTimeouts(const std::string& pool) {
 
 prometheus::Counter& Metrics::StatusCache(const std::string& result) {
   return status_cache_->Add({{"result", result}});
+}
+
+prometheus::Gauge& Metrics::Connections(const std::string& listener) {
+  return connections_->Add({{"listener", listener}});
 }
 
 }  // namespace qs::metrics

@@ -64,7 +64,15 @@ class Metrics {
   }
   prometheus::Gauge& ready() { return *ready_; }
 
+  // Connection layer (http/connection_guard.h): open connections by
+  // listener (public or admin), and pauses of the accept loop while the
+  // process had no file descriptor left.
+  prometheus::Gauge& Connections(const std::string& listener);
+  prometheus::Counter& accept_backoffs() { return *accept_backoffs_; }
+
  private:
+  prometheus::Family<prometheus::Gauge>* connections_;
+  prometheus::Counter* accept_backoffs_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_duration_;

@@ -375,6 +375,8 @@ TEST_F(EdgeHardeningTest, OutOfFileDescriptorsDoesNotSpinAndRecovers) {
       },
       10000);
   EXPECT_TRUE(served);
+  // The pauses are counted (read once descriptors are free again).
+  EXPECT_GT(service.Metric("querystatus_http_accept_backoffs_total"), 0);
 }
 
 // Stops (SIGSTOP) every process of the test PostgreSQL, and continues them
