@@ -34,7 +34,8 @@ class Handler final : public GuardedHandler {
     if (request.method != "GET") {
       SetHeader(reply.writer(), "Allow", "GET");
       status = 405;
-      Send(reply, status, "method not allowed\n", "text/plain");
+      Send(reply, status, "method not allowed\n", "text/plain",
+           request.method == "HEAD");
     } else if (path == "/healthz") {
       route = "/healthz";
       status = 200;
@@ -81,10 +82,11 @@ class Handler final : public GuardedHandler {
   }
 
   static void Send(Reply& reply, int status, const std::string& body,
-                   const char* content_type) {
+                   const char* content_type, bool head = false) {
     SetHeader(reply.writer(), "Content-Type", content_type);
     SetHeader(reply.writer(), "Cache-Control", "no-store");
-    reply.Send(status, body);
+    // A response to HEAD carries no body (RFC 9110, 9.3.2).
+    reply.Send(status, head ? std::string() : body);
   }
 
   std::shared_ptr<Shared> shared_;

@@ -41,16 +41,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnInput(const char* data, size_t len) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (closed_ || shut_ || lingering_) return;  // lingering: discarded
+      if (closed_ || shut_) return;
       last_activity_ = Clock::now();
+      // Closing, or past the bound: read and drop, so that the client can
+      // finish writing and read what it is owed (closing a socket with
+      // unread bytes would reset it and lose the answer in flight).
+      if (discard_input_) return;
       if (buffer_.size() + len > options_.max_buffered_input) {
-        // Sends without reading our answers: stop holding memory for it.
-        buffer_.clear();
-        ShutdownLocked(SHUT_RDWR);
-        return;
+        // Sends without reading our answers: keep what is buffered (at most
+        // the bound), answer the complete requests in it, then close.
+        overflow_ = true;
+        discard_input_ = true;
+        if (busy_) return;
+      } else {
+        buffer_.append(data, len);
+        if (busy_) return;
       }
-      buffer_.append(data, len);
-      if (busy_) return;
     }
     Dispatch();
   }
@@ -65,10 +71,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Serves the next buffered request, if none is outstanding.
   void Dispatch() {
     std::unique_lock<std::mutex> lock(mu_);
-    if (busy_ || closed_ || shut_ || lingering_ || buffer_.empty()) return;
+    if (busy_ || closed_ || shut_ || lingering_) return;
+    if (buffer_.empty()) {
+      if (overflow_) CloseGracefullyLocked();
+      return;
+    }
     FrameResult r = FrameRequest(buffer_, options_.limits);
     switch (r.kind) {
       case FrameResult::Kind::kNeedMore:
+        if (overflow_) {
+          // The rest was dropped: nothing more can be framed.
+          CloseGracefullyLocked();
+          return;
+        }
         if (!partial_) {
           partial_ = true;
           partial_since_ = Clock::now();
@@ -136,6 +151,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void BeginRefusalLocked() {
+    discard_input_ = true;
     busy_ = true;
     close_after_ = true;
     partial_ = false;
@@ -169,9 +185,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       partial_ = false;  // the next request's clock starts now
       last_activity_ = Clock::now();
       if (close_after_) {
-        ShutdownLocked(SHUT_WR);
-        lingering_ = true;
-        linger_since_ = last_activity_;
+        CloseGracefullyLocked();
         return;
       }
     }
@@ -201,6 +215,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return closed_ || shut_;
   }
 
+  // Ends our side (FIN after what is queued) and drops further input until
+  // the client closes too, or `linger` passes.
+  void CloseGracefullyLocked() {
+    ShutdownLocked(SHUT_WR);
+    lingering_ = true;
+    discard_input_ = true;
+    linger_since_ = Clock::now();
+  }
+
   // Shuts the socket down; Pistache then sees end-of-file and removes the
   // peer (calling onDisconnection first), which closes the descriptor.
   // Never after OnDisconnected: the descriptor may belong to a new peer.
@@ -222,7 +245,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool write_pending_ = false;  // its response is on its way to the socket
   bool close_after_ = false;
   bool partial_ = false;  // the buffer starts a request not complete yet
-  bool lingering_ = false;  // closing response written; waiting for the FIN
+  bool lingering_ = false;  // our side is closed; waiting for the client's
+  bool discard_input_ = false;  // input from now on is read and dropped
+  bool overflow_ = false;  // input past the bound was dropped
   bool shut_ = false;     // shut down both ways by us
   bool closed_ = false;   // Pistache removed the peer (or the endpoint stops)
   int minor_version_ = 1;

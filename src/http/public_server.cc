@@ -33,6 +33,7 @@ struct Exchange {
   const char* route;
   std::chrono::steady_clock::time_point start;
   Lifecycle::InFlight in_flight;
+  bool head = false;  // a response to HEAD carries no body (RFC 9110, 9.3.2)
 };
 
 class Responder {
@@ -65,7 +66,7 @@ class Responder {
               const std::string& client) {
     if (content_type != nullptr)
       SetHeader(ex.reply.writer(), "Content-Type", content_type);
-    ex.reply.Send(status, body);
+    ex.reply.Send(status, ex.head ? std::string() : body);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
                          .count();
@@ -195,6 +196,7 @@ class Handler final : public GuardedHandler {
         std::move(reply), NewRequestId(), MethodLabel(request.method),
         is_status ? kStatusRoute : "other", std::chrono::steady_clock::now(),
         Lifecycle::InFlight(&s.lifecycle)});
+    ex->head = request.method == "HEAD";
     // While draining, every answer asks the client to go elsewhere.
     if (s.lifecycle.draining()) ex->reply.CloseAfter();
     s.metrics.in_flight().Increment();
@@ -225,13 +227,10 @@ class Handler final : public GuardedHandler {
     if (request.method != "GET") {
       Responder::CommonHeaders(*ex);
       SetHeader(ex->reply.writer(), "Allow", "GET, OPTIONS");
-      // A response to HEAD carries no body (RFC 9110, 9.3.2).
       Done(*ex, 405,
-           request.method == "HEAD"
-               ? std::string()
-               : EdgeProblemBody(405, "Method Not Allowed",
-                                 "Only GET and OPTIONS are allowed here",
-                                 ex->request_id),
+           EdgeProblemBody(405, "Method Not Allowed",
+                           "Only GET and OPTIONS are allowed here",
+                           ex->request_id),
            client);
       return;
     }

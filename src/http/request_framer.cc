@@ -179,6 +179,45 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
   }
 }
 
+// request-line = method SP request-target SP HTTP-version. Fills the method,
+// target and version of `req`; kError when malformed.
+FrameResult ParseRequestLine(std::string_view line, FramedRequest* out) {
+  FramedRequest& req = *out;
+  size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0 || sp1 > kMaxMethodLength) {
+    return BadRequest("Malformed request line");
+  }
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) {
+    return BadRequest("Malformed request line");
+  }
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!std::all_of(method.begin(), method.end(), [](char c) {
+        return IsTchar(static_cast<unsigned char>(c));
+      }) ||
+      !std::all_of(target.begin(), target.end(), [](char c) {
+        return IsTargetChar(static_cast<unsigned char>(c));
+      })) {
+    return BadRequest("Malformed request line");
+  }
+  if (version == "HTTP/1.1") {
+    req.minor_version = 1;
+  } else if (version == "HTTP/1.0") {
+    req.minor_version = 0;
+  } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
+             version[5] >= '0' && version[5] <= '9' && version[6] == '.' &&
+             version[7] >= '0' && version[7] <= '9') {
+    return BadRequest("Only HTTP 1.0 and 1.1 are supported");
+  } else {
+    return BadRequest("Malformed request line");
+  }
+  req.method = std::string(method);
+  req.target = std::string(target);
+  return FrameResult{};
+}
+
 }  // namespace
 
 std::string_view FramedRequest::path() const {
@@ -229,6 +268,8 @@ std::optional<std::string> FramedRequest::CombinedHeader(
 }
 
 FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
+  FrameResult result;
+  FramedRequest& req = result.request;
   size_t start = 0;
   for (int i = 0; i < 2 && buf.substr(start, 2) == "\r\n"; ++i) start += 2;
 
@@ -242,7 +283,17 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
       if (i == start || buf[i - 1] != '\r') {
         return BadRequest("A line of the request ends with a bare line feed");
       }
-      if (line_end == std::string_view::npos) line_end = i - 1;
+      if (line_end == std::string_view::npos) {
+        line_end = i - 1;
+        // Refuse a bad request line at once, not when the head is complete
+        // (an HTTP/0.9 "GET /" would otherwise wait for the timeout).
+        if (line_end - start > limits.max_request_line) {
+          return Fail(414, "URI Too Long", "The request line is too long");
+        }
+        FrameResult bad =
+            ParseRequestLine(buf.substr(start, line_end - start), &req);
+        if (bad.kind == Kind::kError) return bad;
+      }
       if (i >= start + 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
         head_end = i + 1;
         break;
@@ -260,47 +311,6 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
     }
   }
   if (head_end == std::string_view::npos) return NeedMore();
-  if (line_end - start > limits.max_request_line) {
-    return Fail(414, "URI Too Long", "The request line is too long");
-  }
-
-  FrameResult result;
-  FramedRequest& req = result.request;
-
-  // request-line = method SP request-target SP HTTP-version
-  std::string_view line = buf.substr(start, line_end - start);
-  size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos || sp1 == 0 || sp1 > kMaxMethodLength) {
-    return BadRequest("Malformed request line");
-  }
-  size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) {
-    return BadRequest("Malformed request line");
-  }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (!std::all_of(method.begin(), method.end(), [](char c) {
-        return IsTchar(static_cast<unsigned char>(c));
-      }) ||
-      !std::all_of(target.begin(), target.end(), [](char c) {
-        return IsTargetChar(static_cast<unsigned char>(c));
-      })) {
-    return BadRequest("Malformed request line");
-  }
-  if (version == "HTTP/1.1") {
-    req.minor_version = 1;
-  } else if (version == "HTTP/1.0") {
-    req.minor_version = 0;
-  } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
-             version[5] >= '0' && version[5] <= '9' && version[6] == '.' &&
-             version[7] >= '0' && version[7] <= '9') {
-    return BadRequest("Only HTTP 1.0 and 1.1 are supported");
-  } else {
-    return BadRequest("Malformed request line");
-  }
-  req.method = std::string(method);
-  req.target = std::string(target);
 
   // Header fields, up to the empty line.
   size_t p = line_end + 2;

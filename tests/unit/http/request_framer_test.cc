@@ -94,6 +94,15 @@ TEST(RequestFramerTest, AmbiguousFramingIsRefused) {
   }
 }
 
+TEST(RequestFramerTest, ABadRequestLineIsRefusedBeforeTheHeadEnds) {
+  // HTTP/0.9 has no version and no header fields: waiting for the empty
+  // line would only end in a timeout.
+  FrameResult r = Frame("GET /\r\n");
+  ASSERT_EQ(r.kind, Kind::kError);
+  EXPECT_EQ(r.error.status, 400);
+  EXPECT_EQ(Frame("GET / HTTP/1.1\r\nHost: x\r\n").kind, Kind::kNeedMore);
+}
+
 TEST(RequestFramerTest, IdenticalContentLengthCopiesAreOneLength) {
   FrameResult r =
       Frame("GET / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nab");
