@@ -3,14 +3,47 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
-#include <mutex>
+
+#include "log/async_writer.h"
 
 namespace qs::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_out_mu;
+std::atomic<AsyncWriter*> g_test_writer{nullptr};
+std::atomic<AsyncWriter*> g_stderr_writer{nullptr};
+
+void FlushAtExit() {
+  if (AsyncWriter* w = g_stderr_writer.load()) {
+    w->Flush(std::chrono::seconds(2));
+  }
+}
+
+// Created at the first line and never destroyed: threads may log until the
+// process ends, static destructors included.
+AsyncWriter& StderrWriter() {
+  static AsyncWriter* writer = [] {
+    auto* w = new AsyncWriter(AsyncWriter::Options{});
+    g_stderr_writer.store(w);
+    std::atexit(FlushAtExit);
+    return w;
+  }();
+  return *writer;
+}
+
+AsyncWriter& Writer() {
+  AsyncWriter* w = g_test_writer.load(std::memory_order_acquire);
+  return w != nullptr ? *w : StderrWriter();
+}
+
+// The writer lines go to, if one was made: asking about the log does not
+// start its thread.
+AsyncWriter* ExistingWriter() {
+  AsyncWriter* w = g_test_writer.load(std::memory_order_acquire);
+  return w != nullptr ? w : g_stderr_writer.load(std::memory_order_acquire);
+}
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -116,11 +149,30 @@ void Event(Level level, std::string_view event,
   Line(line);
 }
 
-void Line(std::string_view json) {
-  std::lock_guard<std::mutex> lock(g_out_mu);
-  std::fwrite(json.data(), 1, json.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+void Line(std::string_view json) { Writer().Append(json); }
+
+bool Flush(std::chrono::milliseconds timeout) {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr || w->Flush(timeout);
+}
+
+uint64_t DroppedLines() {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr ? 0 : w->dropped_lines();
+}
+
+size_t QueuedBytes() {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr ? 0 : w->queued_bytes();
+}
+
+ScopedWriterForTesting::ScopedWriterForTesting(
+    std::unique_ptr<AsyncWriter> writer)
+    : writer_(std::move(writer)),
+      previous_(g_test_writer.exchange(writer_.get())) {}
+
+ScopedWriterForTesting::~ScopedWriterForTesting() {
+  g_test_writer.store(previous_);
 }
 
 std::string RedactUrl(std::string_view url) {
