@@ -407,7 +407,9 @@ int RunCommand(const std::vector<std::string>& words, config::Flags& flags,
   // Log lines the command queued come before what it prints last.
   log::Flush();
   if (!failure) return 0;
-  err << "error: " << failure->message << "\n";
+  // libpq's error text can quote a connection string it could not read.
+  err << "error: " << log::RedactSecrets(failure->message, config.database_url)
+      << "\n";
   if (failure->exit_code == 2) err << Usage();
   return failure->exit_code;
 }

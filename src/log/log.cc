@@ -175,28 +175,4 @@ ScopedWriterForTesting::~ScopedWriterForTesting() {
   g_test_writer.store(previous_);
 }
 
-std::string RedactUrl(std::string_view url) {
-  // scheme://user:password@host -> scheme://user:***@host
-  auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) {
-    // conninfo form: password=... up to the next space
-    std::string out(url);
-    auto p = out.find("password=");
-    if (p != std::string::npos) {
-      auto end = out.find(' ', p);
-      out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9,
-                  "***");
-    }
-    return out;
-  }
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string_view::npos) return std::string(url);
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  std::string out(url.substr(0, colon + 1));
-  out += "***";
-  out += url.substr(at);
-  return out;
-}
-
 }  // namespace qs::log

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <utility>
 
+#include "log/redact.h"
+
 namespace qs::log {
 
 class AsyncWriter;
@@ -74,8 +76,5 @@ void AppendTimestamp(std::string& out);
 
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view s);
-
-// The URL with any password replaced by "***", for logs.
-std::string RedactUrl(std::string_view url);
 
 }  // namespace qs::log
