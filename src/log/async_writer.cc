@@ -19,6 +19,7 @@ namespace qs::log {
 // when the object goes away still has what it touches.
 struct AsyncWriter::State {
   int fd = -1;
+  bool owns_fd = false;
   size_t max_bytes = 0;
 
   std::mutex mu;
@@ -34,7 +35,7 @@ struct AsyncWriter::State {
   std::atomic<size_t> queued{0};  // pending + in_flight, for lock-free reads
 
   ~State() {
-    if (fd >= 0) close(fd);
+    if (owns_fd && fd >= 0) close(fd);
   }
 
   // Writes all of `data`; returns how many bytes were written before a
@@ -94,7 +95,8 @@ struct AsyncWriter::State {
 };
 
 AsyncWriter::AsyncWriter(Options options) : state_(std::make_shared<State>()) {
-  state_->fd = dup(options.fd);
+  state_->owns_fd = options.duplicate_fd;
+  state_->fd = options.duplicate_fd ? dup(options.fd) : options.fd;
   state_->max_bytes = options.max_queued_bytes;
   std::thread([s = state_] { s->Run(); }).detach();
 }

@@ -22,10 +22,13 @@ namespace qs::log {
 class AsyncWriter {
  public:
   struct Options {
-    // Written to through a duplicate taken at construction, so the caller
-    // may close its own descriptor at any time.
     int fd = 2;
+    // Bytes queued plus being written; a line that does not fit is dropped.
     size_t max_queued_bytes = 4u << 20;
+    // Write to a duplicate of `fd` taken at construction, so that the caller
+    // may close its own at any time. Without, `fd` itself is written to
+    // (stderr follows a later dup2 onto it) and must outlive the writer.
+    bool duplicate_fd = true;
   };
 
   explicit AsyncWriter(Options options);

@@ -25,7 +25,10 @@ void FlushAtExit() {
 // process ends, static destructors included.
 AsyncWriter& StderrWriter() {
   static AsyncWriter* writer = [] {
-    auto* w = new AsyncWriter(AsyncWriter::Options{});
+    AsyncWriter::Options options;
+    options.fd = 2;
+    options.duplicate_fd = false;  // stderr as it is when a line is written
+    auto* w = new AsyncWriter(options);
     g_stderr_writer.store(w);
     std::atexit(FlushAtExit);
     return w;
