@@ -13,6 +13,7 @@
 #include "api/url_codec.h"
 #include "auth/sha256.h"
 #include "auth/token.h"
+#include "log/log.h"
 #include "store/admin_store.h"
 
 namespace qs::cli {
@@ -403,8 +404,12 @@ int RunCommand(const std::vector<std::string>& words, config::Flags& flags,
   }
   Context ctx{flags, config, in, out};
   Outcome failure = it->second.run(ctx);
+  // Log lines the command queued come before what it prints last.
+  log::Flush();
   if (!failure) return 0;
-  err << "error: " << failure->message << "\n";
+  // libpq's error text can quote a connection string it could not read.
+  err << "error: " << log::RedactSecrets(failure->message, config.database_url)
+      << "\n";
   if (failure->exit_code == 2) err << Usage();
   return failure->exit_code;
 }

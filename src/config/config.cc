@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "log/redact.h"
+
 namespace qs::config {
 namespace {
 
@@ -65,9 +67,12 @@ const std::vector<Setting>& Settings() {
       {"database-url", "QS_DATABASE_URL",
        [](const std::string& s, Config& c) {
          c.database_url = s;
-         return !s.empty();
+         // libpq must read the password where the redaction hides it, or an
+         // error message of libpq's could quote it.
+         return !s.empty() && log::IsSafelyRedactable(s);
        },
-       "a libpq URI or conninfo string"},
+       "a libpq URI or conninfo string that libpq accepts, with any '@', "
+       "'/', '?' or '&' in a URI's password percent-encoded"},
       {"redis-url", "QS_REDIS_URL",
        [](const std::string& s, Config& c) {
          c.redis_url = s;

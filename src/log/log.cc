@@ -1,18 +1,52 @@
 #include "log/log.h"
 
-#include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
-#include <mutex>
+
+#include "log/async_writer.h"
 
 namespace qs::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_out_mu;
+std::atomic<AsyncWriter*> g_test_writer{nullptr};
+std::atomic<AsyncWriter*> g_stderr_writer{nullptr};
+
+void FlushAtExit() {
+  if (AsyncWriter* w = g_stderr_writer.load()) {
+    w->Flush(std::chrono::seconds(2));
+  }
+}
+
+// Created at the first line and never destroyed: threads may log until the
+// process ends, static destructors included.
+AsyncWriter& StderrWriter() {
+  static AsyncWriter* writer = [] {
+    AsyncWriter::Options options;
+    options.fd = 2;
+    options.duplicate_fd = false;  // stderr as it is when a line is written
+    auto* w = new AsyncWriter(options);
+    g_stderr_writer.store(w);
+    std::atexit(FlushAtExit);
+    return w;
+  }();
+  return *writer;
+}
+
+AsyncWriter& Writer() {
+  AsyncWriter* w = g_test_writer.load(std::memory_order_acquire);
+  return w != nullptr ? *w : StderrWriter();
+}
+
+// The writer lines go to, if one was made: asking about the log does not
+// start its thread.
+AsyncWriter* ExistingWriter() {
+  AsyncWriter* w = g_test_writer.load(std::memory_order_acquire);
+  return w != nullptr ? w : g_stderr_writer.load(std::memory_order_acquire);
+}
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -118,143 +152,30 @@ void Event(Level level, std::string_view event,
   Line(line);
 }
 
-void Line(std::string_view json) {
-  std::lock_guard<std::mutex> lock(g_out_mu);
-  std::fwrite(json.data(), 1, json.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+void Line(std::string_view json) { Writer().Append(json); }
+
+bool Flush(std::chrono::milliseconds timeout) {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr || w->Flush(timeout);
 }
 
-namespace {
-
-// Keywords whose values are secrets, in a conninfo string or a URI query.
-bool IsSecretKeyword(std::string_view key) {
-  return key == "password" || key == "sslpassword";
+uint64_t DroppedLines() {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr ? 0 : w->dropped_lines();
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+size_t QueuedBytes() {
+  AsyncWriter* w = ExistingWriter();
+  return w == nullptr ? 0 : w->queued_bytes();
 }
 
-// A query keyword as libpq reads it: percent-decoded.
-std::string DecodeKeyword(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && HexDigit(in[i + 1]) >= 0 &&
-        HexDigit(in[i + 2]) >= 0) {
-      out += static_cast<char>(HexDigit(in[i + 1]) * 16 + HexDigit(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
+ScopedWriterForTesting::ScopedWriterForTesting(
+    std::unique_ptr<AsyncWriter> writer)
+    : writer_(std::move(writer)),
+      previous_(g_test_writer.exchange(writer_.get())) {}
 
-// Whether `url` starts with a URI scheme and "://" (libpq takes a string for
-// a URI only then; anything else is a conninfo string).
-size_t SchemeLength(std::string_view url) {
-  size_t i = 0;
-  while (i < url.size() && (std::isalnum(static_cast<unsigned char>(url[i])) ||
-                            url[i] == '+' || url[i] == '.' || url[i] == '-')) {
-    ++i;
-  }
-  if (i == 0 || !std::isalpha(static_cast<unsigned char>(url[0])) ||
-      url.substr(i, 3) != "://") {
-    return std::string_view::npos;
-  }
-  return i + 3;
-}
-
-std::string RedactUri(std::string_view url, size_t authority_start) {
-  std::string out(url);
-  // The credentials end at the last '@' before the path (the Redis URL parser
-  // reads it so; libpq reads the first, inside what is redacted here).
-  size_t path = out.find('/', authority_start);
-  std::string_view authority =
-      std::string_view(out).substr(authority_start, path - authority_start);
-  size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) {
-    size_t colon = authority.substr(0, at).find(':');
-    if (colon != std::string_view::npos) {
-      out.replace(authority_start + colon + 1, at - colon - 1, "***");
-    }
-  }
-  // libpq also takes any connection keyword as a query parameter.
-  size_t query = out.find('?', authority_start);
-  if (query == std::string::npos) return out;
-  size_t pos = query + 1;
-  while (pos <= out.size()) {
-    size_t amp = out.find('&', pos);
-    if (amp == std::string::npos) amp = out.size();
-    size_t eq = out.find('=', pos);
-    if (eq < amp && IsSecretKeyword(DecodeKeyword(
-                        std::string_view(out).substr(pos, eq - pos)))) {
-      out.replace(eq + 1, amp - eq - 1, "***");
-      amp = eq + 4;
-    }
-    pos = amp + 1;
-  }
-  return out;
-}
-
-bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)); }
-
-// A conninfo string, tokenized as libpq does: keyword, optional blanks, '=',
-// optional blanks, then a value in single quotes (backslash escapes) or up to
-// the next blank (backslash escapes too).
-std::string RedactConninfo(std::string_view in) {
-  std::string out;
-  size_t i = 0;
-  while (i < in.size()) {
-    size_t key_start = i;
-    while (i < in.size() && IsSpace(in[i])) ++i;
-    size_t key_begin = i;
-    while (i < in.size() && !IsSpace(in[i]) && in[i] != '=') ++i;
-    std::string_view key = in.substr(key_begin, i - key_begin);
-    while (i < in.size() && IsSpace(in[i])) ++i;
-    if (i == in.size() && key.empty()) {
-      out += in.substr(key_start);  // trailing blanks
-      break;
-    }
-    if (i == in.size() || in[i] != '=') {
-      // Not conninfo from here on, so libpq would refuse the whole string;
-      // if a secret's name is in what is left, keep none of it.
-      std::string_view rest = in.substr(key_start);
-      out += rest.find("password") == std::string_view::npos ? std::string(rest)
-                                                             : " ***";
-      break;
-    }
-    ++i;  // '='
-    while (i < in.size() && IsSpace(in[i])) ++i;
-    size_t value_begin = i;
-    if (i < in.size() && in[i] == '\'') {
-      for (++i; i < in.size() && in[i] != '\''; ++i) {
-        if (in[i] == '\\') ++i;
-      }
-      if (i < in.size()) ++i;  // the closing quote
-    } else {
-      for (; i < in.size() && !IsSpace(in[i]); ++i) {
-        if (in[i] == '\\') ++i;
-      }
-    }
-    i = std::min(i, in.size());
-    out += in.substr(key_start, value_begin - key_start);
-    out += IsSecretKeyword(key) ? std::string_view("***")
-                                : in.substr(value_begin, i - value_begin);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string RedactUrl(std::string_view url) {
-  size_t authority_start = SchemeLength(url);
-  if (authority_start == std::string_view::npos) return RedactConninfo(url);
-  return RedactUri(url, authority_start);
+ScopedWriterForTesting::~ScopedWriterForTesting() {
+  g_test_writer.store(previous_);
 }
 
 }  // namespace qs::log

@@ -21,7 +21,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "log/log.h"
+#include "log/redact.h"
 
 namespace {
 

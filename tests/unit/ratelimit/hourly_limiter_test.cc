@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "fakes/fake_clock.h"
+#include "log/log.h"
 
 namespace qs::ratelimit {
 namespace {
@@ -160,14 +161,16 @@ TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
     }
     return n;
   };
-  ::testing::internal::CaptureStdout();
+  log::Flush();  // lines of earlier tests must not land in the capture
+  ::testing::internal::CaptureStderr();
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
   clock_.Advance(9);
   ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
   clock_.Advance(1);  // 10 s after the first line
   ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
-  std::string out = ::testing::internal::GetCapturedStdout();
+  log::Flush();  // the log is written by a thread of its own
+  std::string out = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(lines(out), 2u) << out;
   EXPECT_NE(out.find("\"decisions\":\"6\""), std::string::npos) << out;
   EXPECT_EQ(Decisions("fail_open"), 7);
