@@ -36,6 +36,7 @@ constexpr size_t kMaxQueuedRequests = 10000;
 
 int Fail(const std::string& what) {
   qs::log::Event(qs::log::Level::kError, "startup_failed", {{"error", what}});
+  qs::log::Flush();  // the log line first, then the plain message
   std::cerr << "error: " << what << "\n";
   return 1;
 }

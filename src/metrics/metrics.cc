@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "log/log.h"
+
 namespace qs::metrics {
 namespace {
 
@@ -132,6 +134,18 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                "file descriptor")
            .Register(r)
            .Add({});
+  log_dropped_ = &BuildCounter()
+                      .Name("querystatus_log_dropped_lines_total")
+                      .Help(
+                          "Log lines dropped because the log queue was full "
+                          "or a write failed")
+                      .Register(r)
+                      .Add({});
+  log_queued_bytes_ = &BuildGauge()
+                           .Name("querystatus_log_queued_bytes")
+                           .Help("Log bytes queued and not yet written")
+                           .Register(r)
+                           .Add({});
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
@@ -140,7 +154,18 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       .Set(1);
 }
 
+void Metrics::SyncLogFigures() const {
+  std::lock_guard<std::mutex> lock(log_sync_mu_);
+  const uint64_t dropped = log::DroppedLines();
+  if (dropped > log_dropped_reported_) {
+    log_dropped_->Increment(static_cast<double>(dropped - log_dropped_reported_));
+    log_dropped_reported_ = dropped;
+  }
+  log_queued_bytes_->Set(static_cast<double>(log::QueuedBytes()));
+}
+
 std::string Metrics::Serialize() const {
+  SyncLogFigures();
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

@@ -6,7 +6,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace qs::metrics {
@@ -69,6 +71,14 @@ class Metrics {
   // process had no file descriptor left.
   prometheus::Gauge& Connections(const std::string& listener);
   prometheus::Counter& accept_backoffs() { return *accept_backoffs_; }
+
+ private:
+  // The log queue's figures (log/log.h), brought up to date on each scrape.
+  void SyncLogFigures() const;
+  prometheus::Counter* log_dropped_;
+  prometheus::Gauge* log_queued_bytes_;
+  mutable std::mutex log_sync_mu_;
+  mutable uint64_t log_dropped_reported_ = 0;  // guarded by log_sync_mu_
 
  private:
   prometheus::Family<prometheus::Gauge>* connections_;
