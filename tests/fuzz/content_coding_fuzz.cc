@@ -1,0 +1,182 @@
+// Content codings: the input is taken as an Accept-Encoding field value,
+// and (when at most 4 KiB) as a response body to compress.
+//
+// Properties: ChooseEncoding is total and never picks a coding that a
+// well-formed element of the field refused with q=0 (gzip and x-gzip being
+// one coding), as read by an independent reference here; appending refusals
+// of both codings gives identity, and appending one refusal never yields
+// that coding. Compress with gzip and with zstd, at a level the input
+// picks, gives bytes that zlib and libzstd decode (every member, every
+// frame) back to the body, and the same bytes twice.
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fuzz/fuzz_check.h"
+#include "http/content_coding.h"
+
+namespace {
+
+using qs::http::ChooseEncoding;
+using qs::http::Compress;
+using qs::http::Encoding;
+
+char Lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Whether `element` (trimmed) reads `<name> OWS ";" OWS ("q"|"Q") "="
+// "0" ["." 0*3"0"]` with `name` compared case-insensitively.
+bool RefusesExplicitly(std::string_view element, std::string_view name) {
+  if (element.size() < name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (Lower(element[i]) != name[i]) return false;
+  }
+  std::string_view rest = TrimOws(element.substr(name.size()));
+  if (rest.empty() || rest[0] != ';') return false;
+  rest = TrimOws(rest.substr(1));
+  if (rest.size() < 3 || Lower(rest[0]) != 'q' || rest[1] != '=' ||
+      rest[2] != '0') {
+    return false;
+  }
+  rest.remove_prefix(3);
+  if (rest.empty()) return true;
+  if (rest[0] != '.' || rest.size() > 4) return false;
+  return rest.substr(1).find_first_not_of('0') == std::string_view::npos;
+}
+
+// The codings a field refuses by name, by the reference reading above.
+void Refusals(std::string_view header, bool* gzip, bool* zstd) {
+  *gzip = *zstd = false;
+  while (true) {
+    size_t comma = header.find(',');
+    std::string_view element = TrimOws(header.substr(0, comma));
+    *gzip = *gzip || RefusesExplicitly(element, "gzip") ||
+            RefusesExplicitly(element, "x-gzip");
+    *zstd = *zstd || RefusesExplicitly(element, "zstd");
+    if (comma == std::string_view::npos) return;
+    header.remove_prefix(comma + 1);
+  }
+}
+
+std::optional<std::string> Gunzip(std::string_view in) {
+  std::string out;
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  char buf[4096];
+  bool ok = false;
+  while (true) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) {
+        ok = true;
+        break;
+      }
+      if (inflateReset(&zs) != Z_OK) break;
+      continue;
+    }
+    if (rc != Z_OK) break;
+  }
+  inflateEnd(&zs);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> Unzstd(std::string_view in) {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  if (!dctx) return std::nullopt;
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 23);
+  std::string out;
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  char buf[4096];
+  size_t last = 1;
+  bool error = false;
+  while (!error && (input.pos < input.size || last != 0)) {
+    ZSTD_outBuffer output{buf, sizeof buf, 0};
+    size_t before = input.pos;
+    last = ZSTD_decompressStream(dctx, &output, &input);
+    if (ZSTD_isError(last)) {
+      error = true;
+      break;
+    }
+    out.append(buf, output.pos);
+    if (output.pos == 0 && input.pos == before) error = last != 0;
+  }
+  ZSTD_freeDCtx(dctx);
+  if (error || in.empty()) return std::nullopt;
+  return out;
+}
+
+void CheckChoice(std::string_view header) {
+  Encoding chosen = ChooseEncoding(header);
+  QS_FUZZ_CHECK(chosen == Encoding::kIdentity || chosen == Encoding::kGzip ||
+                    chosen == Encoding::kZstd,
+                "one of the three codings");
+  bool gzip_refused, zstd_refused;
+  Refusals(header, &gzip_refused, &zstd_refused);
+  QS_FUZZ_CHECK(!(gzip_refused && chosen == Encoding::kGzip),
+                "gzip refused with q=0 is never chosen");
+  QS_FUZZ_CHECK(!(zstd_refused && chosen == Encoding::kZstd),
+                "zstd refused with q=0 is never chosen");
+
+  std::string h(header);
+  QS_FUZZ_CHECK(ChooseEncoding(h + ",zstd;q=0") != Encoding::kZstd,
+                "an appended zstd refusal stands");
+  QS_FUZZ_CHECK(ChooseEncoding(h + ", X-Gzip ; Q=0.00") != Encoding::kGzip,
+                "an appended gzip refusal stands");
+  QS_FUZZ_CHECK(
+      ChooseEncoding(h + ",gzip;q=0,\tzstd;q=0.000") == Encoding::kIdentity,
+      "refusing both codings gives identity");
+}
+
+void CheckRoundTrip(std::string_view body, int selector) {
+  for (Encoding encoding : {Encoding::kGzip, Encoding::kZstd}) {
+    // Levels past the clamps too; zstd's slowest levels only now and then.
+    int level =
+        encoding == Encoding::kGzip
+            ? selector % 12 - 1
+            : (selector % 8 == 0 ? 19 + selector % 5 : selector % 10 - 1);
+    qs::Result<std::string> encoded = Compress(encoding, body, level);
+    QS_FUZZ_CHECK(encoded.ok(), "compressing a small body succeeds");
+    std::optional<std::string> decoded = encoding == Encoding::kGzip
+                                             ? Gunzip(encoded.value())
+                                             : Unzstd(encoded.value());
+    QS_FUZZ_CHECK(decoded && *decoded == body,
+                  "decompressing gives the body back");
+    qs::Result<std::string> again = Compress(encoding, body, level);
+    QS_FUZZ_CHECK(again.ok() && again.value() == encoded.value(),
+                  "the same body and level give the same bytes");
+  }
+  qs::Result<std::string> identity = Compress(Encoding::kIdentity, body, 1);
+  QS_FUZZ_CHECK(identity.ok() && identity.value() == body,
+                "identity is the body as is");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  CheckChoice(input);
+  if (size <= 4096) CheckRoundTrip(input, size > 0 ? data[size - 1] : 0);
+  return 0;
+}

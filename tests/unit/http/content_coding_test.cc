@@ -1,0 +1,331 @@
+#include "http/content_coding.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+// ZSTD_getFrameHeader and ZSTD_getCParams, to check the frames made.
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace qs::http {
+namespace {
+
+// --- Decoders, for the tests only ------------------------------------------
+// They read what a client would: every gzip member, every zstd frame, one
+// after the other, and the zstd decoder refuses windows above 8 MB as HTTP
+// decoders may (RFC 9659). nullopt on any error or trailing garbage.
+
+std::optional<std::string> Gunzip(std::string_view in) {
+  std::string out;
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  char buf[16384];
+  bool ok = false;
+  while (true) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) {
+        ok = true;
+        break;
+      }
+      if (inflateReset(&zs) != Z_OK) break;  // the next member
+      continue;
+    }
+    if (rc != Z_OK) break;
+  }
+  inflateEnd(&zs);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> Unzstd(std::string_view in) {
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  if (!dctx) return std::nullopt;
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 23);
+  std::string out;
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  char buf[16384];
+  size_t last = 1;  // nonzero: no frame finished yet
+  bool error = false;
+  while (input.pos < input.size) {
+    ZSTD_outBuffer output{buf, sizeof buf, 0};
+    last = ZSTD_decompressStream(dctx, &output, &input);
+    if (ZSTD_isError(last)) {
+      error = true;
+      break;
+    }
+    out.append(buf, output.pos);
+  }
+  // Flush what the last frame still holds.
+  while (!error && last != 0) {
+    ZSTD_outBuffer output{buf, sizeof buf, 0};
+    last = ZSTD_decompressStream(dctx, &output, &input);
+    if (ZSTD_isError(last) || output.pos == 0) {
+      error = error || ZSTD_isError(last) || last != 0;
+      break;
+    }
+    out.append(buf, output.pos);
+  }
+  ZSTD_freeDCtx(dctx);
+  if (error || last != 0 || in.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> Decode(Encoding encoding, std::string_view in) {
+  switch (encoding) {
+    case Encoding::kGzip:
+      return Gunzip(in);
+    case Encoding::kZstd:
+      return Unzstd(in);
+    case Encoding::kIdentity:
+      break;
+  }
+  return std::string(in);
+}
+
+std::string Encode(Encoding encoding, std::string_view body, int level = 3) {
+  Result<std::string> r = Compress(encoding, body, level);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
+  return r.ok() ? r.value() : std::string();
+}
+
+// A result page as the service renders it: 10,000 rows.
+std::string JsonPage(int rows) {
+  std::string s = "{\"meta\":{\"status_code\":\"SUCCESS\"},\"data\":[";
+  std::mt19937 rng(7);
+  for (int i = 0; i < rows; ++i) {
+    if (i) s += ',';
+    s += "{\"date\":\"2026-11-" + std::to_string(1 + i % 28) +
+         "\",\"campaign\":\"campaign-" + std::to_string(rng() % 50) +
+         "\",\"clicks\":" + std::to_string(rng() % 5000) + "}";
+  }
+  return s + "]}";
+}
+
+std::string RandomBytes(size_t n) {
+  std::mt19937 rng(42);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// --- ChooseEncoding --------------------------------------------------------
+
+Encoding Choose(std::string_view header) { return ChooseEncoding(header); }
+
+TEST(ChooseEncodingTest, NoHeaderGivesIdentity) {
+  EXPECT_EQ(ChooseEncoding(std::nullopt), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, AnEmptyHeaderGivesIdentity) {
+  EXPECT_EQ(Choose(""), Encoding::kIdentity);
+  EXPECT_EQ(Choose(" , ,"), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, ACodingNamedAloneIsChosen) {
+  EXPECT_EQ(Choose("gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("zstd"), Encoding::kZstd);
+  EXPECT_EQ(Choose("GZip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("ZSTD"), Encoding::kZstd);
+  EXPECT_EQ(Choose("\t gzip \t"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, XGzipCountsAsGzip) {
+  EXPECT_EQ(Choose("x-gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("X-GZIP;q=0.3"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, UnknownCodingsAloneGiveIdentity) {
+  EXPECT_EQ(Choose("br"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("deflate, compress"), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, TiePrefersZstd) {
+  EXPECT_EQ(Choose("gzip, zstd"), Encoding::kZstd);
+  EXPECT_EQ(Choose("gzip;q=0.5, zstd;q=0.5"), Encoding::kZstd);
+  EXPECT_EQ(Choose("gzip, deflate, br, zstd"), Encoding::kZstd);
+}
+
+TEST(ChooseEncodingTest, TheHigherWeightWins) {
+  EXPECT_EQ(Choose("zstd;q=0.5, gzip;q=0.8"), Encoding::kGzip);
+  EXPECT_EQ(Choose("zstd;q=0.501, gzip;q=0.5"), Encoding::kZstd);
+  EXPECT_EQ(Choose("gzip;q=1, zstd;q=0.999"), Encoding::kGzip);
+  EXPECT_EQ(Choose("gzip;q=0.001"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, QZeroRefusesACoding) {
+  EXPECT_EQ(Choose("gzip;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("gzip;q=0.000"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("zstd;q=0, gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("gzip;Q=0, zstd;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("gzip ; q=0"), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, ARefusalAnywhereStands) {
+  EXPECT_EQ(Choose("gzip, gzip;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("gzip;q=0, gzip"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("x-gzip;q=0, gzip"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("*, zstd;q=0"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, StarMatchesTheCodingsNotListed) {
+  EXPECT_EQ(Choose("*"), Encoding::kZstd);
+  EXPECT_EQ(Choose("*;q=0.5, gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("*;q=0.5, gzip;q=0.4"), Encoding::kZstd);
+  EXPECT_EQ(Choose("*;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("*;q=0, gzip"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, IdentityAloneGivesIdentity) {
+  EXPECT_EQ(Choose("identity"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("identity;q=0.5"), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, IdentityWinsOnlyByAStrictlyHigherWeight) {
+  EXPECT_EQ(Choose("identity, gzip;q=0.5"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("identity, gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("identity;q=0.5, zstd;q=0.5"), Encoding::kZstd);
+  // A `*` weighs identity too when it is not named.
+  EXPECT_EQ(Choose("*, gzip;q=0.5, zstd;q=0.5"), Encoding::kIdentity);
+}
+
+TEST(ChooseEncodingTest, RefusedIdentityStillGivesIdentityNotA406) {
+  EXPECT_EQ(Choose("identity;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("identity;q=0, br"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("*;q=0, identity;q=0"), Encoding::kIdentity);
+  EXPECT_EQ(Choose("identity;q=0, gzip;q=0.1"), Encoding::kGzip);
+}
+
+TEST(ChooseEncodingTest, AMalformedQIgnoresTheElement) {
+  for (const char* header :
+       {"gzip;q=2", "gzip;q=1.001", "gzip;q=0.0001", "gzip;q=", "gzip;q=.5",
+        "gzip;q=0.5.1", "gzip;q=-0", "gzip;q=0x1", "gzip;q = 0.5",
+        "gzip;q=0.5 x", "gzip;level=1", "gzip;", "gzip x", "\"gzip\"",
+        "gzip;q=0;q=1"}) {
+    EXPECT_EQ(Choose(header), Encoding::kIdentity) << header;
+  }
+  // Ignored, not refused: the rest of the field still counts.
+  EXPECT_EQ(Choose("zstd;q=abc, gzip"), Encoding::kGzip);
+  EXPECT_EQ(Choose("*, zstd;q=zero"), Encoding::kZstd);
+}
+
+TEST(ChooseEncodingTest, EncodingNamesAreContentEncodingValues) {
+  EXPECT_EQ(EncodingName(Encoding::kGzip), "gzip");
+  EXPECT_EQ(EncodingName(Encoding::kZstd), "zstd");
+  EXPECT_EQ(EncodingName(Encoding::kIdentity), "identity");
+}
+
+// --- Compress --------------------------------------------------------------
+
+class CompressTest : public ::testing::TestWithParam<Encoding> {};
+
+TEST_P(CompressTest, RoundTripsEmptySmallAndLargeBodies) {
+  for (const std::string& body :
+       {std::string(), std::string("{}"), std::string(1, '\0'), JsonPage(100),
+        JsonPage(10000), RandomBytes(300000)}) {
+    std::string encoded = Encode(GetParam(), body);
+    EXPECT_EQ(Decode(GetParam(), encoded), body) << body.size() << " bytes";
+  }
+}
+
+TEST_P(CompressTest, ShrinksAResultPageSeveralTimes) {
+  std::string page = JsonPage(10000);
+  std::string encoded = Encode(GetParam(), page);
+  EXPECT_LT(encoded.size() * 5, page.size())
+      << page.size() << " -> " << encoded.size();
+}
+
+TEST_P(CompressTest, TheSameBodyGivesTheSameBytes) {
+  std::string page = JsonPage(500);
+  EXPECT_EQ(Encode(GetParam(), page, 6), Encode(GetParam(), page, 6));
+}
+
+TEST_P(CompressTest, EveryLevelRoundTrips) {
+  std::string page = JsonPage(300);
+  for (int level = -3; level <= 25; ++level) {
+    EXPECT_EQ(Decode(GetParam(), Encode(GetParam(), page, level)), page)
+        << "level " << level;
+  }
+}
+
+TEST_P(CompressTest, ConcatenatedMembersDecodeToTheConcatenation) {
+  // A client decodes every member or frame of a body in turn.
+  std::string a = JsonPage(20), b = "{\"second\":true}";
+  EXPECT_EQ(Decode(GetParam(), Encode(GetParam(), a) + Encode(GetParam(), b)),
+            a + b);
+  EXPECT_EQ(Decode(GetParam(), Encode(GetParam(), a) + "junk"), std::nullopt);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codings, CompressTest,
+                         ::testing::Values(Encoding::kGzip, Encoding::kZstd),
+                         [](const auto& info) {
+                           return std::string(EncodingName(info.param));
+                         });
+
+TEST(CompressIdentityTest, IdentityIsTheBodyAsIs) {
+  std::string body = JsonPage(10);
+  EXPECT_EQ(Encode(Encoding::kIdentity, body), body);
+  EXPECT_EQ(Encode(Encoding::kIdentity, ""), "");
+}
+
+TEST(CompressGzipTest, IsOneGzipMemberWithoutATimestamp) {
+  std::string encoded = Encode(Encoding::kGzip, JsonPage(10));
+  ASSERT_GE(encoded.size(), 18u);
+  EXPECT_EQ(static_cast<unsigned char>(encoded[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(encoded[1]), 0x8b);
+  EXPECT_EQ(encoded[2], 8);                               // deflate
+  EXPECT_EQ(encoded.substr(4, 4), std::string(4, '\0'));  // MTIME unset
+}
+
+TEST(CompressGzipTest, LevelsAreClampedToOneToNine) {
+  std::string page = JsonPage(2000);
+  EXPECT_EQ(Encode(Encoding::kGzip, page, 0), Encode(Encoding::kGzip, page, 1));
+  EXPECT_EQ(Encode(Encoding::kGzip, page, -1),
+            Encode(Encoding::kGzip, page, 1));
+  EXPECT_EQ(Encode(Encoding::kGzip, page, 42),
+            Encode(Encoding::kGzip, page, 9));
+  EXPECT_NE(Encode(Encoding::kGzip, page, 1), Encode(Encoding::kGzip, page, 9));
+}
+
+TEST(CompressZstdTest, FrameCarriesItsContentSizeAndAChecksum) {
+  std::string page = JsonPage(100);
+  std::string encoded = Encode(Encoding::kZstd, page);
+  EXPECT_EQ(ZSTD_getFrameContentSize(encoded.data(), encoded.size()),
+            page.size());
+  ZSTD_frameHeader header{};
+  ASSERT_EQ(ZSTD_getFrameHeader(&header, encoded.data(), encoded.size()), 0u);
+  EXPECT_EQ(header.checksumFlag, 1u);
+  EXPECT_LE(header.windowSize, uint64_t{8} << 20);
+  // A flipped byte of the checksum is caught.
+  encoded.back() = static_cast<char>(encoded.back() ^ 1);
+  EXPECT_EQ(Unzstd(encoded), std::nullopt);
+}
+
+TEST(CompressZstdTest, LevelsAreClampedToOneToNineteen) {
+  std::string page = JsonPage(2000);
+  EXPECT_EQ(Encode(Encoding::kZstd, page, 22),
+            Encode(Encoding::kZstd, page, 19));
+  EXPECT_EQ(Encode(Encoding::kZstd, page, -5),
+            Encode(Encoding::kZstd, page, 1));
+  EXPECT_NE(Encode(Encoding::kZstd, page, 1),
+            Encode(Encoding::kZstd, page, 19));
+}
+
+TEST(CompressZstdTest, TheHighestLevelUsedKeepsTheWindowWithinEightMegabytes) {
+  // For bodies of any size (srcSize unknown gives the largest table entry),
+  // level 19 stays within the 8 MB window of RFC 9659; level 20 would not.
+  EXPECT_LE(ZSTD_getCParams(19, 0, 0).windowLog, 23u);
+  EXPECT_GT(ZSTD_getCParams(20, 0, 0).windowLog, 23u);
+}
+
+}  // namespace
+}  // namespace qs::http
