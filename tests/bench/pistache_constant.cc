@@ -37,7 +37,7 @@ namespace {
 constexpr int kThreads = 2;
 constexpr int kBacklog = 4096;
 
-// A RUNNING poll's answer (CONTRACT.md "200 response"), 212 bytes.
+// A RUNNING poll's answer (docs/api.md, "200 response"), 212 bytes.
 constexpr char kDefaultBody[] =
     "{\"meta\":{\"request_id\":\"3kPq0e6bLrV1yq9XwS2m1A\","
     "\"schedule_id\":\"bench_running\",\"status_code\":\"RUNNING\","
