@@ -15,7 +15,8 @@ struct StatusRequest {
   std::optional<int64_t> offset_end;   // 0..1000000, >= offset_start, inclusive
 };
 
-// At most this many rows in one page (the seed's maxItems for `data`).
+// At most this many rows in one page (the API reference's page limit, also
+// `maxItems` of `data` in openapi/openapi.yaml).
 inline constexpr int64_t kMaxPageRows = 10000;
 inline constexpr int64_t kMaxOffset = 1000000;
 

@@ -1,6 +1,6 @@
 // pistache_constant: the "Pistache handler that returns a constant,
-// keep-alive" reference of the naive ceiling (issue 5), measured by
-// tests/bench/run beside the service.
+// keep-alive" reference (P) of the naive ceiling, measured by
+// tests/bench/run beside the service (see tests/bench/README.md).
 //
 // Usage: pistache_constant PORT [BODY_FILE]
 //   Listens on 127.0.0.1:PORT with a Pistache 0.0.5 Http::Endpoint on 2
@@ -37,7 +37,7 @@ namespace {
 constexpr int kThreads = 2;
 constexpr int kBacklog = 4096;
 
-// A RUNNING poll's answer (CONTRACT.md "200 response"), 212 bytes.
+// A RUNNING poll's answer (docs/api.md, "200 response"), 212 bytes.
 constexpr char kDefaultBody[] =
     "{\"meta\":{\"request_id\":\"3kPq0e6bLrV1yq9XwS2m1A\","
     "\"schedule_id\":\"bench_running\",\"status_code\":\"RUNNING\","

@@ -85,7 +85,7 @@ describe("openapi.yaml: 200 body (StatusResponse)", () => {
       bad(statusResponse, without(running(), k));
     }
   });
-  it("enforces the seed's ranges", () => {
+  it("enforces the API reference's ranges", () => {
     bad(statusResponse, running({ progress: { queries_ready: 10001, queries_total: 1 } }));
     bad(statusResponse, running({ progress: { queries_ready: -1, queries_total: 1 } }));
     bad(statusResponse, running({ workflow: { tasks_scheduled: 1001, tasks_running: 0 } }));
@@ -144,7 +144,7 @@ describe("openapi.yaml: request and headers", () => {
     bad(statusRequest, { schedule_id: "abc", api_key: "a".repeat(256) });
   });
   const h = (name) => validatorAt(`/components/headers/${name}/schema`);
-  it("header schemas carry the seed's ranges and patterns", () => {
+  it("header schemas carry the API reference's ranges and patterns", () => {
     assert.equal(h("XRateLimitLimit")(0), false);
     assert.equal(h("XRateLimitLimit")(10001), false);
     assert.equal(h("XRateLimitRemaining")(-1), false);
