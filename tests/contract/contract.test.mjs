@@ -1,4 +1,4 @@
-// Black-box contract tests of `querystatus serve` (CONTRACT.md), driven
+// Black-box contract tests of `querystatus serve` (docs/api.md), driven
 // through the binary's CLI and real PostgreSQL and Redis. Every response goes
 // through check() (lib/spec.mjs), which validates it against
 // openapi/openapi.yaml, before the test's own assertions.

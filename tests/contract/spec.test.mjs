@@ -235,7 +235,7 @@ describe("check(): the response gate", () => {
     assert.throws(() => check(r), /Content-Type/);
     const p = fakeResponse(400, [["Content-Type", "application/problem+json"], ...everyHeaders, ...rateHeaders], { type: "/p", title: "Bad Request", status: 401, detail: "x" });
     assert.throws(() => check(p), /differs from HTTP status/);
-    assert.throws(() => check(fakeResponse(408, [], "")), /not a documented response/);
+    assert.throws(() => check(fakeResponse(418, [], "")), /not a documented response/);
   });
   it("rejects a response that echoes a registered secret", () => {
     const secret = "qsk_thisIsASecretToken0123456789";

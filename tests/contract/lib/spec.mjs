@@ -228,7 +228,7 @@ export function check(res) {
 
   if (problems.length > 0) {
     throw new Error(
-      `response does not match openapi.yaml / CONTRACT.md:\n  - ${problems.join("\n  - ")}\n` +
+      `response does not match openapi.yaml / docs/api.md:\n  - ${problems.join("\n  - ")}\n` +
         describeExchange(res),
     );
   }
