@@ -52,6 +52,10 @@ size_t Authenticator::TtlCache<V>::size() {
   return entries_.size();
 }
 
+// The two caches the authenticator holds (the members are defined here).
+template class Authenticator::TtlCache<store::KeyRecord>;
+template class Authenticator::TtlCache<Authenticator::Nothing>;
+
 Authenticator::Authenticator(store::KeyStore& keys, const Clock& clock,
                              metrics::Metrics& metrics,
                              AuthenticatorOptions options)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/sha256.h"
+#include "auth/token.h"
 #include "fakes/fake_clock.h"
 
 namespace qs::auth {
@@ -271,6 +272,66 @@ TEST_F(AuthenticatorTest, ConcurrentCallersAgree) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(AuthenticatorTest, OnlyTheIssuedShapeReachesTheStore) {
+  Authenticator auth(store_, clock_, metrics_, Options());
+  for (const std::string& t :
+       {"qsk_" + std::string(42, 'a'), "qsk_" + std::string(44, 'a'),
+        "qsk_" + std::string(42, 'a') + "B", "QSK_" + std::string(43, 'A'),
+        "qsk_" + std::string(42, 'a') + "="}) {
+    ExpectRejected(auth.Authenticate(t));
+  }
+  EXPECT_EQ(store_.calls(), 0);
+  ExpectRejected(auth.Authenticate(NewToken()));
+  EXPECT_EQ(store_.calls(), 1);
+}
+
+TEST_F(AuthenticatorTest, FloodOfUnknownTokensNeverEvictsARealKey) {
+  AuthenticatorOptions o = Options();
+  o.cache_max_entries = 4;
+  o.negative_cache_max_entries = 4;
+  store_.Add(Tok("tok_good"), Key(7));
+  Authenticator auth(store_, clock_, metrics_, o);
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  for (int i = 0; i < 100; ++i) {
+    ExpectRejected(auth.Authenticate(NewToken()));
+  }
+  const int lookups = store_.calls();
+  ASSERT_EQ(lookups, 101);
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  EXPECT_EQ(store_.calls(), lookups) << "the real key was pushed out";
+  EXPECT_LE(auth.cached_unknown(), 4u);
+  EXPECT_EQ(auth.cached_keys(), 1u);
+}
+
+TEST_F(AuthenticatorTest, UnknownTokensAreCachedApartWithTheirOwnTtl) {
+  AuthenticatorOptions o = Options();
+  o.negative_cache_ttl = milliseconds(1000);
+  store_.Add(Tok("tok_good"), Key(7));
+  Authenticator auth(store_, clock_, metrics_, o);
+  const std::string guess = NewToken();
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  ExpectRejected(auth.Authenticate(guess));
+  ExpectRejected(auth.Authenticate(guess));
+  EXPECT_EQ(store_.calls(), 2);
+  EXPECT_EQ(metrics_.key_cache_negative_hits().Value(), 1);
+  clock_.Advance(milliseconds(1000));
+  ExpectRejected(auth.Authenticate(guess));              // asked again
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());  // still cached
+  EXPECT_EQ(store_.calls(), 3);
+}
+
+TEST_F(AuthenticatorTest, FullKeyCacheShedsSomeEntriesNotAll) {
+  AuthenticatorOptions o = Options();
+  o.cache_max_entries = 8;
+  Authenticator auth(store_, clock_, metrics_, o);
+  for (int i = 0; i < 9; ++i) {
+    store_.Add(Tok("tok_" + std::to_string(i)), Key(i));
+    ASSERT_TRUE(auth.Authenticate(Tok("tok_" + std::to_string(i))).ok());
+  }
+  EXPECT_GE(auth.cached_keys(), 6u);
+  EXPECT_LE(auth.cached_keys(), 8u);
 }
 
 }  // namespace
