@@ -5,6 +5,7 @@
 #include "api/status_json.h"
 #include "api/url_codec.h"
 #include "auth/bearer.h"
+#include "auth/token.h"
 
 namespace qs::api {
 namespace {
@@ -115,18 +116,60 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
         false);
   }
 
-  // 3. Who is calling: from the key cache, else from PostgreSQL on a
-  // blocking thread.
+  // 3. The credential's shape: what `key create` cannot have made needs no
+  // lookup to be refused.
+  if (!auth::IsIssuedToken(token)) {
+    // The authenticator refuses it from its shape alone (no I/O), with the
+    // one detail every invalid key gets, and counts the failure.
+    return Authenticated(flow, *authenticator_.TryCached(token));
+  }
+
+  // 4. Who is calling: from the key caches, else from PostgreSQL on a
+  // blocking thread, unless the address has already spent its pre-auth
+  // budget (then no lookup at all: a flood of guessed tokens costs memory
+  // look-ups only).
   if (auto cached = authenticator_.TryCached(token)) {
     return Authenticated(flow, std::move(*cached));
   }
-  bool queued = flow->blocking->TrySubmit([this, flow, token] {
+  if (RefusedAddressFromMemory(flow)) return;
+  bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, token] {
+    // The budget may have run out while the task waited for a worker.
+    if (RefusedAddressFromMemory(flow)) return;
     Authenticated(flow, authenticator_.Authenticate(token));
-  });
+  }));
   if (!queued) {
     flow->done(StatusReply{
         Error::Unavailable("worker queue full"), std::nullopt, true, {}, 0, 0});
   }
+}
+
+Task StatusService::FlowTask(const std::shared_ptr<Flow>& flow,
+                             std::function<void()> run) {
+  Task task;
+  task.run = std::move(run);
+  task.drop = [flow] {
+    StatusReply reply;
+    reply.error = Error::Unavailable(
+        "request dropped before it ran: deadline passed or client gone");
+    reply.credential_given = true;
+    flow->done(std::move(reply));
+  };
+  task.deadline = flow->call.deadline;
+  task.client_gone = flow->call.client_gone;
+  return task;
+}
+
+bool StatusService::RefusedAddressFromMemory(
+    const std::shared_ptr<Flow>& flow) {
+  auto denied = limiter_.RememberedDenial(
+      "address", "a:" + flow->call.client_address, options_.unauth_rate_limit);
+  if (!denied) return false;
+  StatusReply reply;
+  reply.credential_given = true;
+  reply.rate = ToRateInfo(*denied);
+  reply.error = Error::ResourceExhausted(kLimitedDetail);
+  flow->done(std::move(reply));
+  return true;
 }
 
 void StatusService::Authenticated(std::shared_ptr<Flow> flow,
@@ -180,12 +223,12 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
     big_cached = cached->value();
   }
   auto shared_reply = std::make_shared<StatusReply>(std::move(reply));
-  bool queued =
-      flow->blocking->TrySubmit([this, flow, shared_reply, lookup, big_cached] {
+  bool queued = flow->blocking->TrySubmit(
+      FlowTask(flow, [this, flow, shared_reply, lookup, big_cached] {
         Respond(flow, std::move(*shared_reply),
                 big_cached ? Result<store::SnapshotPtr>(big_cached)
                            : queries_.ReadStatus(lookup));
-      });
+      }));
   if (!queued) {
     shared_reply->error = Error::Unavailable("worker queue full");
     shared_reply->rate.reset();

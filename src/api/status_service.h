@@ -57,17 +57,30 @@ struct StatusReply {
   int64_t rows = 0;
 };
 
-// The endpoint's logic. Order of work, cheapest refusal first: the `json`
-// parameter is validated (no I/O), then the credential is checked (cached),
-// then the key's hourly limit is counted (one Redis call), then the status is
-// read (memory, or one PostgreSQL round trip). Refusals before a key is known
-// (400 and 401) are counted against the client address instead.
+// The endpoint's logic. Order of work, cheapest refusal first:
+//  1. the `json` parameter is validated (no I/O);
+//  2. the credential is taken from the request, and one that does not have
+//     the shape of an issued token (auth::IsIssuedToken) is refused as 401
+//     without a lookup;
+//  3. the key caches answer (a known key, or a token known to be unknown);
+//  4. otherwise, an address already over its pre-auth budget in this window
+//     (the limiter remembers it) gets 429 without a key lookup; else the key
+//     is looked up in PostgreSQL on a worker (which checks the address again
+//     first: the budget may have run out while the task waited);
+//  5. the key's hourly limit is counted (one Redis call, or none for a key
+//     already over it);
+//  6. the status is read (memory, or one PostgreSQL round trip on a worker).
+// Refusals before a key is known (400 and 401) are counted against the
+// client address instead, and become 429 once the address is over its limit.
 //
 // HandleAsync never blocks its caller: the Redis count answers on the
 // counter's pipeline thread, and only the steps that may wait on PostgreSQL
-// (a key not in the key cache, a status not in the status cache) go to the
-// `blocking` executor. A poll that is fully cached therefore costs no thread
-// hand-off beyond the Redis pipeline's. Thread-safe.
+// (a key not in the key caches, a status not in the status cache) go to the
+// `blocking` executor, as tasks that carry the call's deadline and
+// client_gone check: a task that a worker picks up too late, or for a client
+// that has gone, is answered kUnavailable without running. A poll that is
+// fully cached therefore costs no thread hand-off beyond the Redis
+// pipeline's. Thread-safe.
 class StatusService {
  public:
   using ReplyCallback = std::function<void(StatusReply)>;
@@ -76,7 +89,10 @@ class StatusService {
                 ratelimit::HourlyLimiter& limiter, store::QueryStore& queries,
                 metrics::Metrics& metrics, StatusServiceOptions options);
 
-  // Answers through `done`, exactly once, on whichever thread finishes.
+  // Answers through `done`, exactly once, on whichever thread finishes: the
+  // caller's own (possibly before HandleAsync returns, e.g. a 400 or a
+  // remembered 429), the Redis counter's I/O thread, or a `blocking` worker.
+  // `done` must not block.
   void HandleAsync(StatusCall call, Executor& blocking, ReplyCallback done);
 
  private:
@@ -86,6 +102,12 @@ class StatusService {
   void RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
                        bool credential_given);
   void Authenticated(std::shared_ptr<Flow> flow, Result<auth::Principal> who);
+  // The 429 of an address already over its pre-auth budget, if it is.
+  bool RefusedAddressFromMemory(const std::shared_ptr<Flow>& flow);
+  // A task for `blocking` carrying the call's deadline and client_gone;
+  // dropped, it answers kUnavailable through the flow.
+  static Task FlowTask(const std::shared_ptr<Flow>& flow,
+                       std::function<void()> run);
   void Counted(std::shared_ptr<Flow> flow, const auth::Principal& who,
                Result<ratelimit::RateDecision> decision);
   void Respond(std::shared_ptr<Flow> flow, StatusReply reply,

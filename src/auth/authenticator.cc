@@ -14,21 +14,80 @@ constexpr char kInvalidKeyDetail[] = "API key is not valid";
 
 }  // namespace
 
+template <typename V>
+bool Authenticator::TtlCache<V>::Find(const std::string& hash,
+                                      std::chrono::steady_clock::time_point now,
+                                      V* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(hash);
+  if (it == entries_.end()) return false;
+  if (now - it->second.fetched >= ttl_) {
+    entries_.erase(it);
+    return false;
+  }
+  *out = it->second.value;
+  return true;
+}
+
+template <typename V>
+void Authenticator::TtlCache<V>::Insert(
+    const std::string& hash, V value,
+    std::chrono::steady_clock::time_point now) {
+  if (max_entries_ == 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(hash);
+  if (it == entries_.end() && entries_.size() >= max_entries_) {
+    for (auto e = entries_.begin(); e != entries_.end();) {
+      e = now - e->second.fetched >= ttl_ ? entries_.erase(e) : std::next(e);
+    }
+    const size_t keep = max_entries_ - std::max<size_t>(1, max_entries_ / 4);
+    while (entries_.size() > keep) entries_.erase(entries_.begin());
+  }
+  entries_.insert_or_assign(hash, Entry{std::move(value), now});
+}
+
+template <typename V>
+size_t Authenticator::TtlCache<V>::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+// The two caches the authenticator holds (the members are defined here).
+template class Authenticator::TtlCache<store::KeyRecord>;
+template class Authenticator::TtlCache<Authenticator::Nothing>;
+
 Authenticator::Authenticator(store::KeyStore& keys, const Clock& clock,
                              metrics::Metrics& metrics,
                              AuthenticatorOptions options)
-    : keys_(keys), clock_(clock), metrics_(metrics), options_(options) {}
+    : keys_(keys),
+      clock_(clock),
+      metrics_(metrics),
+      options_(options),
+      keys_cache_(options.cache_ttl, options.cache_max_entries),
+      unknown_cache_(options.negative_cache_ttl,
+                     options.negative_cache_max_entries) {}
+
+Result<Principal> Authenticator::Unknown() {
+  metrics_.AuthFailure("unknown").Increment();
+  return Error::Unauthenticated(kInvalidKeyDetail);
+}
 
 std::optional<Result<Principal>> Authenticator::TryCached(
     std::string_view token) {
-  if (!LooksLikeToken(token)) {
-    metrics_.AuthFailure("unknown").Increment();
-    return Result<Principal>(Error::Unauthenticated(kInvalidKeyDetail));
+  if (!IsIssuedToken(token)) return Unknown();
+  const std::string hash = Sha256Hex(token);
+  const auto now = clock_.SteadyNow();
+  store::KeyRecord record;
+  if (keys_cache_.Find(hash, now, &record)) {
+    metrics_.key_cache_hits().Increment();
+    return Decide(record);
   }
-  std::optional<store::KeyRecord> record;
-  if (!CacheLookup(Sha256Hex(token), &record)) return std::nullopt;
-  metrics_.key_cache_hits().Increment();
-  return Decide(record);
+  Nothing nothing;
+  if (unknown_cache_.Find(hash, now, &nothing)) {
+    metrics_.key_cache_negative_hits().Increment();
+    return Unknown();
+  }
+  return std::nullopt;
 }
 
 Result<Principal> Authenticator::Authenticate(std::string_view token) {
@@ -39,52 +98,17 @@ Result<Principal> Authenticator::Authenticate(std::string_view token) {
   // harmless, and cheaper than holding a lock across I/O.
   Result<std::optional<store::KeyRecord>> found = keys_.FindByTokenHash(hash);
   if (!found.ok()) return found.error();  // not cached: retry next time
-  CacheInsert(hash, found.value());
+  if (found.value()) {
+    keys_cache_.Insert(hash, *found.value(), clock_.SteadyNow());
+  } else {
+    unknown_cache_.Insert(hash, Nothing{}, clock_.SteadyNow());
+  }
   return Decide(found.value());
-}
-
-bool Authenticator::CacheLookup(const std::string& hash,
-                                std::optional<store::KeyRecord>* out) {
-  auto now = clock_.SteadyNow();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(hash);
-  if (it == cache_.end()) return false;
-  if (now - it->second.fetched >= options_.cache_ttl) {
-    cache_.erase(it);
-    return false;
-  }
-  *out = it->second.record;
-  return true;
-}
-
-void Authenticator::CacheInsert(const std::string& hash,
-                                std::optional<store::KeyRecord> record) {
-  if (options_.cache_max_entries == 0) return;
-  auto now = clock_.SteadyNow();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(hash);
-  if (it == cache_.end() && cache_.size() >= options_.cache_max_entries) {
-    // Full: sweep expired entries; if that frees less than half, drop
-    // everything. Either way at least max/2 inserts follow before the next
-    // sweep, so the sweep's cost is O(1) amortised per insert.
-    for (auto e = cache_.begin(); e != cache_.end();) {
-      if (now - e->second.fetched >= options_.cache_ttl) {
-        e = cache_.erase(e);
-      } else {
-        ++e;
-      }
-    }
-    if (cache_.size() > options_.cache_max_entries / 2) cache_.clear();
-  }
-  cache_.insert_or_assign(hash, CacheEntry{std::move(record), now});
 }
 
 Result<Principal> Authenticator::Decide(
     const std::optional<store::KeyRecord>& record) {
-  if (!record) {
-    metrics_.AuthFailure("unknown").Increment();
-    return Error::Unauthenticated(kInvalidKeyDetail);
-  }
+  if (!record) return Unknown();
   if (record->revoked) {
     metrics_.AuthFailure("revoked").Increment();
     return Error::Unauthenticated(kInvalidKeyDetail);

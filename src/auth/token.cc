@@ -52,6 +52,15 @@ std::string Base64UrlNoPad(const unsigned char* p, size_t n) {
   return out;
 }
 
+int Base64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
 }  // namespace
 
 std::string NewToken() {
@@ -70,6 +79,21 @@ bool LooksLikeToken(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+bool IsIssuedToken(std::string_view s) {
+  constexpr size_t kEncodedLength = (kTokenBytes * 8 + 5) / 6;  // 43
+  if (s.size() != kTokenPrefix.size() + kEncodedLength ||
+      s.substr(0, kTokenPrefix.size()) != kTokenPrefix) {
+    return false;
+  }
+  int last = 0;
+  for (char c : s.substr(kTokenPrefix.size())) {
+    last = Base64UrlValue(c);
+    if (last < 0) return false;
+  }
+  // 43 characters hold 258 bits; the 2 bits past the 256 are zero.
+  return (last & 3) == 0;
 }
 
 }  // namespace qs::auth

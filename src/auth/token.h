@@ -18,4 +18,10 @@ std::string NewToken();
 // of [A-Za-z0-9_-]. Says nothing about whether the key exists.
 bool LooksLikeToken(std::string_view s);
 
+// Whether `s` could have come from NewToken: "qsk_" and exactly 43 base64url
+// characters whose last one carries no bits beyond the 256 (32 bytes * 8)
+// encoded. Anything else cannot be a key this service made, and is refused
+// without a lookup. Says nothing about whether the key exists.
+bool IsIssuedToken(std::string_view s);
+
 }  // namespace qs::auth

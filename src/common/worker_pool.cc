@@ -1,27 +1,44 @@
 #include "common/worker_pool.h"
 
+#include <chrono>
+#include <exception>
+#include <utility>
+
 namespace qs {
 
-WorkerPool::WorkerPool(int threads, size_t max_queued)
+WorkerPool::WorkerPool(int threads, size_t max_queued,
+                       metrics::Metrics* metrics)
     : max_queued_(max_queued) {
+  if (metrics != nullptr) {
+    depth_ = &metrics->worker_queue_depth();
+    dropped_deadline_ = &metrics->WorkerTasksDropped("deadline");
+    dropped_client_gone_ = &metrics->WorkerTasksDropped("client_gone");
+    dropped_stopped_ = &metrics->WorkerTasksDropped("stopped");
+  }
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { Stop(); }
+
+void WorkerPool::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  std::lock_guard<std::mutex> join_lock(join_mu_);
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
 }
 
-bool WorkerPool::TrySubmit(std::function<void()> task) {
+bool WorkerPool::TrySubmit(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(task));
+    if (depth_) depth_->Increment();
   }
   cv_.notify_one();
   return true;
@@ -32,17 +49,53 @@ bool WorkerPool::Full() {
   return stopping_ || queue_.size() >= max_queued_;
 }
 
+WorkerPool::Fate WorkerPool::Judge(const Task& task) const {
+  if (task.deadline != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= task.deadline) {
+    return Fate::kDeadline;
+  }
+  if (task.client_gone && task.client_gone()) return Fate::kClientGone;
+  return Fate::kRun;
+}
+
 void WorkerPool::Run() {
   for (;;) {
-    std::function<void()> task;
+    Task task;
+    bool stopping;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left
       task = std::move(queue_.front());
       queue_.pop_front();
+      if (depth_) depth_->Decrement();
+      stopping = stopping_;
     }
-    task();
+    Fate fate = stopping ? Fate::kStopped : Judge(task);
+    prometheus::Counter* dropped = nullptr;
+    switch (fate) {
+      case Fate::kRun:
+        break;
+      case Fate::kDeadline:
+        dropped = dropped_deadline_;
+        break;
+      case Fate::kClientGone:
+        dropped = dropped_client_gone_;
+        break;
+      case Fate::kStopped:
+        dropped = dropped_stopped_;
+        break;
+    }
+    try {
+      if (fate == Fate::kRun) {
+        if (task.run) task.run();
+      } else {
+        if (dropped) dropped->Increment();
+        if (task.drop) task.drop();
+      }
+    } catch (...) {
+      // A task's failure is its own; the worker goes on with the next one.
+    }
   }
 }
 

@@ -146,6 +146,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("Log bytes queued and not yet written")
                            .Register(r)
                            .Add({});
+  RegisterOverloadMetrics();
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
@@ -227,5 +228,84 @@ prometheus::Counter& Metrics::StatusCache(const std::string& result) {
 prometheus::Gauge& Metrics::Connections(const std::string& listener) {
   return connections_->Add({{"listener", listener}});
 }
+
+// --- Overload bounds: the limiter's Redis queue, the worker queue, the
+// over-limit memory and the negative key cache. ---
+
+void Metrics::RegisterOverloadMetrics() {
+  auto& r = *registry_;
+  redis_queue_depth_ =
+      &BuildGauge()
+           .Name("querystatus_redis_queue_depth")
+           .Help("Rate-limit counts waiting to be sent to Redis")
+           .Register(r)
+           .Add({});
+  redis_queue_rejections_ =
+      &BuildCounter()
+           .Name("querystatus_redis_queue_rejections_total")
+           .Help(
+               "Rate-limit counts the Redis queue refused or gave up on, by "
+               "reason; the failure mode decided them")
+           .Register(r);
+  for (const char* reason : {"full", "expired", "stopped"}) {
+    redis_queue_rejections_->Add({{"reason", reason}});
+  }
+  auto& count_calls = BuildCounter()
+                          .Name("querystatus_redis_count_calls_total")
+                          .Help("Counting script calls sent to Redis")
+                          .Register(r);
+  redis_count_calls_ = &count_calls.Add({});
+  redis_counted_requests_ =
+      &BuildCounter()
+           .Name("querystatus_redis_counted_requests_total")
+           .Help("Requests counted by those script calls")
+           .Register(r)
+           .Add({});
+  ratelimit_remembered_ =
+      &BuildCounter()
+           .Name("querystatus_ratelimit_remembered_denials_total")
+           .Help(
+               "Denials answered from the over-limit memory without a Redis "
+               "command, by scope")
+           .Register(r);
+  for (const char* scope : {"key", "address"}) {
+    ratelimit_remembered_->Add({{"scope", scope}});
+  }
+  key_cache_negative_hits_ =
+      &BuildCounter()
+           .Name("querystatus_key_cache_negative_hits_total")
+           .Help("Unknown tokens answered from the negative key cache")
+           .Register(r)
+           .Add({});
+  worker_queue_depth_ = &BuildGauge()
+                             .Name("querystatus_worker_queue_depth")
+                             .Help("Tasks waiting for a worker thread")
+                             .Register(r)
+                             .Add({});
+  worker_dropped_ =
+      &BuildCounter()
+           .Name("querystatus_worker_tasks_dropped_total")
+           .Help(
+               "Worker tasks dropped instead of run, by reason (deadline "
+               "passed, client gone, pool stopped)")
+           .Register(r);
+  for (const char* reason : {"deadline", "client_gone", "stopped"}) {
+    worker_dropped_->Add({{"reason", reason}});
+  }
+}
+
+prometheus::Counter& Metrics::RedisQueueRejections(const std::string& reason) {
+  return redis_queue_rejections_->Add({{"reason", reason}});
+}
+
+prometheus::Counter& Metrics::RateLimitRemembered(const std::string& scope) {
+  return ratelimit_remembered_->Add({{"scope", scope}});
+}
+
+prometheus::Counter& Metrics::WorkerTasksDropped(const std::string& reason) {
+  return worker_dropped_->Add({{"reason", reason}});
+}
+
+// --- end of the overload block ---
 
 }  // namespace qs::metrics

@@ -72,6 +72,32 @@ class Metrics {
   prometheus::Gauge& Connections(const std::string& listener);
   prometheus::Counter& accept_backoffs() { return *accept_backoffs_; }
 
+  // --- Overload bounds: the limiter's Redis queue, the worker queue, the
+  // over-limit memory and the negative key cache. ---
+  // Requests waiting for the Redis I/O thread (queued, not yet sent).
+  prometheus::Gauge& redis_queue_depth() { return *redis_queue_depth_; }
+  // Counts the Redis queue refused or gave up on, answered by the failure
+  // mode at once: reason full, expired (waited past the Redis timeout) or
+  // stopped (the counter was shutting down).
+  prometheus::Counter& RedisQueueRejections(const std::string& reason);
+  // Script calls sent, and the requests they counted (more requests than
+  // calls: concurrent requests of one bucket shared a call).
+  prometheus::Counter& redis_count_calls() { return *redis_count_calls_; }
+  prometheus::Counter& redis_counted_requests() {
+    return *redis_counted_requests_;
+  }
+  // Denials answered from the over-limit memory, with no Redis command;
+  // scope is key or address.
+  prometheus::Counter& RateLimitRemembered(const std::string& scope);
+  // Unknown tokens answered from the negative key cache.
+  prometheus::Counter& key_cache_negative_hits() {
+    return *key_cache_negative_hits_;
+  }
+  // Tasks waiting for a worker.
+  prometheus::Gauge& worker_queue_depth() { return *worker_queue_depth_; }
+  // Tasks dropped instead of run: reason deadline, client_gone or stopped.
+  prometheus::Counter& WorkerTasksDropped(const std::string& reason);
+
  private:
   // The log queue's figures (log/log.h), brought up to date on each scrape.
   void SyncLogFigures() const;
@@ -80,9 +106,19 @@ class Metrics {
   mutable std::mutex log_sync_mu_;
   mutable uint64_t log_dropped_reported_ = 0;  // guarded by log_sync_mu_
 
- private:
   prometheus::Family<prometheus::Gauge>* connections_;
   prometheus::Counter* accept_backoffs_;
+  void RegisterOverloadMetrics();
+  prometheus::Gauge* redis_queue_depth_;
+  prometheus::Family<prometheus::Counter>* redis_queue_rejections_;
+  prometheus::Counter* redis_count_calls_;
+  prometheus::Counter* redis_counted_requests_;
+  prometheus::Family<prometheus::Counter>* ratelimit_remembered_;
+  prometheus::Counter* key_cache_negative_hits_;
+  prometheus::Gauge* worker_queue_depth_;
+  prometheus::Family<prometheus::Counter>* worker_dropped_;
+  // --- end of the overload block ---
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_duration_;

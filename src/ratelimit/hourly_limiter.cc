@@ -16,8 +16,13 @@ int32_t Remaining(int32_t limit, int64_t count) {
 }  // namespace
 
 HourlyLimiter::HourlyLimiter(WindowCounter& shared, const Clock& clock,
-                             FailureMode mode, metrics::Metrics& metrics)
-    : shared_(shared), clock_(clock), mode_(mode), metrics_(metrics) {}
+                             FailureMode mode, metrics::Metrics& metrics,
+                             HourlyLimiterOptions options)
+    : shared_(shared),
+      clock_(clock),
+      mode_(mode),
+      metrics_(metrics),
+      over_limit_(options.remembered_buckets) {}
 
 HourlyLimiter::Window HourlyLimiter::CurrentWindow() const {
   const int64_t now = clock_.NowUnixSeconds();
@@ -29,14 +34,38 @@ HourlyLimiter::Window HourlyLimiter::CurrentWindow() const {
 Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
                                           const std::string& bucket,
                                           int32_t limit) {
+  if (auto denied = RememberedDenial(scope, bucket, limit)) return *denied;
   Window w = CurrentWindow();
   return Decide(scope, bucket, limit, w,
                 shared_.Increment(bucket, w.start, kWindowSeconds));
 }
 
+std::optional<RateDecision> HourlyLimiter::RememberedDenial(
+    const std::string& scope, const std::string& bucket, int32_t limit) {
+  Window w = CurrentWindow();
+  if (!over_limit_.KnownOver(bucket, w.start, limit)) return std::nullopt;
+  RateDecision d;
+  d.allowed = false;
+  d.limit = limit;
+  d.remaining = 0;
+  d.reset_seconds = w.start + kWindowSeconds - w.now;
+  DecisionCounter("limited", scope).Increment();
+  const int s = scope == "key" ? 0 : scope == "address" ? 1 : -1;
+  if (s < 0) {
+    metrics_.RateLimitRemembered(scope).Increment();
+  } else {
+    if (!remembered_[s]) remembered_[s] = &metrics_.RateLimitRemembered(scope);
+    remembered_[s].load()->Increment();
+  }
+  return d;
+}
+
 void HourlyLimiter::CheckAsync(const std::string& scope,
                                const std::string& bucket, int32_t limit,
                                DecisionCallback done) {
+  if (auto denied = RememberedDenial(scope, bucket, limit)) {
+    return done(*denied);
+  }
   Window w = CurrentWindow();
   shared_.IncrementAsync(bucket, w.start, kWindowSeconds,
                          [this, scope, bucket, limit, w,
@@ -75,6 +104,7 @@ Result<RateDecision> HourlyLimiter::Decide(
   int64_t count;
   if (shared_count.ok()) {
     count = shared_count.value();
+    if (count > limit) over_limit_.Remember(bucket, window_start, count);
   } else if (mode_ == FailureMode::kClosed) {
     DecisionCounter("fail_closed", scope).Increment();
     return Error::Unavailable("rate-limit counter failed: " +

@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "ratelimit/local_window_counter.h"
+#include "ratelimit/over_limit_memory.h"
 #include "ratelimit/window_counter.h"
 
 namespace qs::ratelimit {
@@ -28,15 +30,27 @@ struct RateDecision {
   bool failed_open = false;   // counted locally because Redis failed
 };
 
+struct HourlyLimiterOptions {
+  // Buckets remembered as over their limit (see OverLimitMemory); 0 turns
+  // the memory off.
+  size_t remembered_buckets = 100000;
+};
+
 // Hourly fixed-window limiter. A request is allowed while the count of its
 // bucket in the current window is <= limit, so with any number of instances
 // sharing one Redis exactly `limit` requests of a window are allowed.
+//
+// A bucket whose shared count has been seen over its limit in the current
+// window is refused from memory (remaining 0, the reset of the window) with
+// no Redis command until the window ends; see OverLimitMemory for why that
+// stays exact. Counts made by the local fail-open counter are never
+// remembered: they are this instance's alone.
 class HourlyLimiter {
  public:
   static constexpr int64_t kWindowSeconds = 3600;
 
   HourlyLimiter(WindowCounter& shared, const Clock& clock, FailureMode mode,
-                metrics::Metrics& metrics);
+                metrics::Metrics& metrics, HourlyLimiterOptions options = {});
 
   // `scope` is "key" or "address" (a metric label); `bucket` names the
   // counted subject, e.g. "k:42" or "a:203.0.113.9". Counts this request.
@@ -44,11 +58,22 @@ class HourlyLimiter {
   Result<RateDecision> Check(const std::string& scope,
                              const std::string& bucket, int32_t limit);
 
-  // The same, answering through `done` (on the counter's thread) without
-  // blocking the caller on Redis.
+  // The same, answering through `done` without blocking the caller on
+  // Redis: on the counter's thread (see WindowCounter::IncrementAsync), or
+  // on the caller's thread before CheckAsync returns when the answer is
+  // known without Redis (a remembered denial, a refused count). `done` must
+  // not block.
   using DecisionCallback = std::function<void(Result<RateDecision>)>;
   void CheckAsync(const std::string& scope, const std::string& bucket,
                   int32_t limit, DecisionCallback done);
+
+  // The denial of a bucket already known to be over `limit` in the current
+  // window, decided from memory (no I/O, counted as "limited" like any other
+  // refusal); nullopt when only the shared counter can tell. Does not count
+  // the request otherwise.
+  std::optional<RateDecision> RememberedDenial(const std::string& scope,
+                                               const std::string& bucket,
+                                               int32_t limit);
 
  private:
   struct Window {
@@ -67,6 +92,7 @@ class HourlyLimiter {
   FailureMode mode_;
   metrics::Metrics& metrics_;
   LocalWindowCounter local_;
+  OverLimitMemory over_limit_;
 
   // The fail-open log line is rate-limited (the metric is not): steady-clock
   // nanoseconds before which no further line is written, and how many
@@ -77,6 +103,7 @@ class HourlyLimiter {
   // [decision][scope] children, filled on first use; pointers to children
   // are stable and a racing double fill stores the same pointer.
   std::atomic<prometheus::Counter*> counters_[4][2] = {};
+  std::atomic<prometheus::Counter*> remembered_[2] = {};  // [scope]
 };
 
 }  // namespace qs::ratelimit

@@ -7,22 +7,31 @@
 #include <cctype>
 #include <exception>
 #include <initializer_list>
+#include <unordered_map>
 #include <utility>
 
 #include "common/await.h"
 #include "log/log.h"
+#include "ratelimit/redis_reply.h"
 
 namespace qs::ratelimit {
 namespace {
 
-// INCR the window's key; on the first hit also set it to expire a minute
-// after the window ends, so the count outlives every request of the window
-// and then frees itself. Atomic in Redis, which is what makes the limit exact
-// across instances.
-constexpr std::string_view kIncrScript =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end "
-    "return n";
+using std::chrono::milliseconds;
+
+// Adds ARGV[2] (a count, default 1) to the window's key and, when this call
+// created the key, sets it to expire a minute after the window ends, so the
+// count outlives every request of the window and then frees itself; returns
+// the new total. Atomic in Redis, which is what makes the limit exact across
+// instances. A single count uses INCR, so a Redis ACL that grants +incr but
+// not +incrby still serves uncontended keys (grouped counts need +incrby).
+constexpr std::string_view kCountScript =
+    "local n = tonumber(ARGV[2]) or 1 "
+    "local t "
+    "if n == 1 then t = redis.call('INCR', KEYS[1]) "
+    "else t = redis.call('INCRBY', KEYS[1], n) end "
+    "if t == n then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end "
+    "return t";
 constexpr int64_t kExpiryGraceSeconds = 60;
 constexpr char kKeyPrefix[] = "qs:rl:";
 
@@ -46,10 +55,6 @@ ReplyPtr Command(redisContext* ctx,
   }
   return ReplyPtr(
       static_cast<redisReply*>(redisCommandArgv(ctx, argc, argv, lens)));
-}
-
-std::string ReplyText(const redisReply& r) {
-  return r.str ? std::string(r.str, r.len) : std::string();
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -226,7 +231,13 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
       pool_wait_(metrics.PoolWait("redis")),
       pool_wait_timeouts_(metrics.PoolWaitTimeouts("redis")),
       idle_(metrics.PoolConnections("redis", "idle")),
-      in_use_(metrics.PoolConnections("redis", "in_use")) {
+      in_use_(metrics.PoolConnections("redis", "in_use")),
+      queue_depth_(metrics.redis_queue_depth()),
+      rejected_full_(metrics.RedisQueueRejections("full")),
+      rejected_expired_(metrics.RedisQueueRejections("expired")),
+      rejected_stopped_(metrics.RedisQueueRejections("stopped")),
+      count_calls_(metrics.redis_count_calls()),
+      counted_requests_(metrics.redis_counted_requests()) {
   if (options_.host.empty()) {
     Result<RedisOptions> parsed = ParseRedisUrl(options_.url);
     if (parsed.ok()) {
@@ -234,12 +245,17 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
       p.connect_timeout = options_.connect_timeout;
       p.command_timeout = options_.command_timeout;
       p.pool_size = options_.pool_size;
+      p.max_queued = options_.max_queued;
       options_ = std::move(p);
     } else {
       config_error_ = parsed.error().internal;
     }
   }
   options_.pool_size = std::max(options_.pool_size, 1);
+  options_.max_queued = std::max<size_t>(options_.max_queued, 1);
+  if (options_.command_timeout < milliseconds(1)) {
+    options_.command_timeout = milliseconds(1);
+  }
   for (int i = 0; i < options_.pool_size; ++i) {
     free_.push_back(std::make_unique<Conn>());
   }
@@ -247,12 +263,10 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
 }
 
 RedisWindowCounter::~RedisWindowCounter() {
-  {
-    std::lock_guard<std::mutex> lock(batch_mu_);
-    stopping_ = true;
-  }
-  batch_cv_.notify_one();
-  io_thread_.join();
+  // Whatever the callbacks would answer into may be destroyed already (its
+  // owner was declared after this counter): discard, do not call.
+  discard_.store(true);
+  Stop();
   if (io_conn_) Drop(*io_conn_);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& conn : free_) {
@@ -261,6 +275,16 @@ RedisWindowCounter::~RedisWindowCounter() {
       idle_.Decrement();
     }
   }
+}
+
+void RedisWindowCounter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(batch_mu_);
+    stopping_ = true;
+  }
+  batch_cv_.notify_one();
+  std::lock_guard<std::mutex> join_lock(join_mu_);
+  if (io_thread_.joinable()) io_thread_.join();
 }
 
 Result<std::unique_ptr<RedisWindowCounter::Conn>>
@@ -297,12 +321,38 @@ void RedisWindowCounter::Drop(Conn& conn) {
   conn.script_sha.clear();
 }
 
-Status RedisWindowCounter::EnsureConnected(Conn& conn) {
-  if (conn.ctx != nullptr) return std::nullopt;
+Status RedisWindowCounter::ArmTimeout(Conn& conn, SteadyTime deadline) {
+  milliseconds left = options_.command_timeout;
+  if (deadline != SteadyTime::max()) {
+    auto remaining = std::chrono::duration_cast<milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining <= milliseconds(0)) {
+      return Error::Unavailable("redis: the count waited past the timeout");
+    }
+    left = std::min(left, remaining);
+  }
+  if (redisSetTimeout(conn.ctx, ToTimeval(left)) != REDIS_OK) {
+    Drop(conn);
+    return Error::Unavailable("redis: cannot set the timeout");
+  }
+  return std::nullopt;
+}
+
+Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
+  if (conn.ctx != nullptr) return ArmTimeout(conn, deadline);
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  redisContext* ctx =
-      redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                              ToTimeval(options_.connect_timeout));
+  milliseconds connect_timeout = options_.connect_timeout;
+  if (deadline != SteadyTime::max()) {
+    auto remaining = std::chrono::duration_cast<milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining <= milliseconds(0)) {
+      return Error::Unavailable("redis connect " + where +
+                                ": no time left before the deadline");
+    }
+    connect_timeout = std::min(connect_timeout, remaining);
+  }
+  redisContext* ctx = redisConnectWithTimeout(
+      options_.host.c_str(), options_.port, ToTimeval(connect_timeout));
   if (ctx == nullptr) {
     return Error::Unavailable("redis connect " + where + ": out of memory");
   }
@@ -312,11 +362,7 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn) {
     return Error::Unavailable("redis connect " + where + ": " + err);
   }
   conn.ctx = ctx;
-  if (redisSetTimeout(ctx, ToTimeval(options_.command_timeout)) != REDIS_OK) {
-    Drop(conn);
-    return Error::Unavailable("redis connect " + where +
-                              ": cannot set the timeout");
-  }
+  if (Status s = ArmTimeout(conn, deadline)) return s;
   redisEnableKeepAlive(ctx);  // best effort
 
   auto setup = [&](std::initializer_list<std::string_view> args,
@@ -327,10 +373,12 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn) {
       Drop(conn);
       return Error::Unavailable(std::string("redis ") + what + ": " + err);
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-      std::string err = ReplyText(*r);
+    ClassifiedReply c = ClassifyReply(*r);
+    if (c.kind != ReplyKind::kString) {
       Drop(conn);
-      return Error::Unavailable(std::string("redis ") + what + ": " + err);
+      return Error::Unavailable(
+          std::string("redis ") + what + ": " +
+          (c.text.empty() ? std::string("unexpected reply") : c.text));
     }
     return std::nullopt;
   };
@@ -352,48 +400,84 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn) {
 }
 
 Status RedisWindowCounter::LoadScript(Conn& conn) {
-  ReplyPtr r = Command(conn.ctx, {"SCRIPT", "LOAD", kIncrScript});
+  ReplyPtr r = Command(conn.ctx, {"SCRIPT", "LOAD", kCountScript});
   if (!r) {
     std::string err = conn.ctx->errstr;
     Drop(conn);
     return Error::Unavailable("redis SCRIPT LOAD: " + err);
   }
-  if (r->type != REDIS_REPLY_STRING) {
-    std::string err =
-        r->type == REDIS_REPLY_ERROR ? ReplyText(*r) : "unexpected reply type";
+  ClassifiedReply c = ClassifyReply(*r);
+  if (c.kind != ReplyKind::kString) {
     Drop(conn);
-    return Error::Unavailable("redis SCRIPT LOAD: " + err);
+    return Error::Unavailable(
+        "redis SCRIPT LOAD: " +
+        (c.text.empty() ? std::string("unexpected reply type") : c.text));
   }
-  conn.script_sha = ReplyText(*r);
+  conn.script_sha = std::move(c.text);
   return std::nullopt;
 }
 
+namespace {
+
+// What a script call's reply means to the caller. kNoScript is handled by
+// the caller (reload, retry once); `drop` says the connection is no longer
+// to be trusted (out of step with the protocol, or a read-only replica).
+struct CountReply {
+  ReplyKind kind;
+  Result<int64_t> total;
+  bool drop = false;
+};
+
+CountReply ReadCountReply(const redisReply& r) {
+  ClassifiedReply c = ClassifyReply(r);
+  switch (c.kind) {
+    case ReplyKind::kInteger:
+      return {c.kind, c.integer, false};
+    case ReplyKind::kNoScript:
+      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), false};
+    case ReplyKind::kReadOnly:
+      // A replica after a failover stays read-only: reconnecting may reach
+      // the new primary.
+      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), true};
+    case ReplyKind::kMoved:
+    case ReplyKind::kAsk:
+    case ReplyKind::kTryAgain:
+    case ReplyKind::kError:
+      // Other error replies leave the connection usable.
+      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), false};
+    case ReplyKind::kString:
+    case ReplyKind::kUnexpected:
+      break;
+  }
+  return {ReplyKind::kUnexpected,
+          Error::Unavailable("redis EVALSHA: unexpected reply type"), true};
+}
+
+}  // namespace
+
 Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
                                                 const std::string& key,
-                                                const std::string& expire_at) {
+                                                const std::string& expire_at,
+                                                int64_t count) {
+  const std::string n = std::to_string(count);
   for (int attempt = 0;; ++attempt) {
     ReplyPtr r =
-        Command(conn.ctx, {"EVALSHA", conn.script_sha, "1", key, expire_at});
+        Command(conn.ctx, {"EVALSHA", conn.script_sha, "1", key, expire_at, n});
+    count_calls_.Increment();
     if (!r) {
       std::string err = conn.ctx->errstr;
       Drop(conn);
       return Error::Unavailable("redis EVALSHA: " + err);
     }
-    if (r->type == REDIS_REPLY_INTEGER) return static_cast<int64_t>(r->integer);
-    if (r->type != REDIS_REPLY_ERROR) {
-      Drop(conn);  // out of step with the protocol: do not trust it again
-      return Error::Unavailable("redis EVALSHA: unexpected reply type");
-    }
-    std::string err = ReplyText(*r);
-    if (StartsWith(err, "NOSCRIPT") && attempt == 0) {
+    CountReply c = ReadCountReply(*r);
+    if (c.kind == ReplyKind::kNoScript && attempt == 0) {
       // The script cache was flushed (SCRIPT FLUSH, a restart, a failover).
       if (Status s = LoadScript(conn)) return *s;
       continue;
     }
-    // A replica after a failover stays read-only: reconnecting may reach
-    // the new primary. Other error replies leave the connection usable.
-    if (StartsWith(err, "READONLY")) Drop(conn);
-    return Error::Unavailable("redis EVALSHA: " + err);
+    if (c.drop) Drop(conn);
+    if (c.total.ok()) counted_requests_.Increment(static_cast<double>(count));
+    return c.total;
   }
 }
 
@@ -405,6 +489,15 @@ Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
   });
 }
 
+void RedisWindowCounter::TakeExpiredLocked(SteadyTime now,
+                                           std::vector<Pending>* expired) {
+  while (!queue_.empty() &&
+         now - queue_.front().queued >= options_.command_timeout) {
+    expired->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+}
+
 void RedisWindowCounter::IncrementAsync(const std::string& bucket,
                                         int64_t window_start_unix,
                                         int64_t window_seconds,
@@ -414,111 +507,221 @@ void RedisWindowCounter::IncrementAsync(const std::string& bucket,
     done(Error::Unavailable(config_error_));
     return;
   }
+  const auto now = std::chrono::steady_clock::now();
   Pending p{
       kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
       std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
-      std::move(done), std::chrono::steady_clock::now(), std::nullopt};
-  bool wake;
+      std::move(done), now, std::nullopt};
+  std::vector<Pending> answer_now;
+  const char* refused = nullptr;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(batch_mu_);
-    queue_.push_back(std::move(p));
-    wake = io_waiting_;
+    if (stopping_) {
+      refused = "stopped";
+    } else {
+      // The I/O thread may be stuck in a read on a stalled Redis: counts it
+      // has not taken by their deadline are decided here, by a thread that
+      // is not.
+      TakeExpiredLocked(now, &answer_now);
+      if (queue_.size() >= options_.max_queued) {
+        refused = "full";
+      } else {
+        queue_.push_back(std::move(p));
+        wake = io_waiting_;
+      }
+    }
+    queue_depth_.Set(static_cast<double>(queue_.size()));
   }
   // Under load the I/O thread is busy and finds the queue on its own: no
   // wake-up (and no system call) per request.
   if (wake) batch_cv_.notify_one();
+
+  for (Pending& e : answer_now) {
+    rejected_expired_.Increment();
+    e.result = Error::Unavailable(
+        "redis: the count waited in the queue past the Redis timeout");
+  }
+  if (refused != nullptr) {
+    (std::string_view(refused) == "full" ? rejected_full_ : rejected_stopped_)
+        .Increment();
+    p.result = Error::Unavailable(
+        std::string("redis: count refused, queue ") +
+        (std::string_view(refused) == "full" ? "full" : "stopped"));
+    answer_now.push_back(std::move(p));
+  }
+  Answer(answer_now);
+}
+
+void RedisWindowCounter::Answer(std::vector<Pending>& answered) {
+  const auto now = std::chrono::steady_clock::now();
+  for (Pending& p : answered) {
+    if (!p.result) p.result = Error::Internal("redis batch: no answer");
+    incr_duration_.Observe(
+        std::chrono::duration<double>(now - p.queued).count());
+    if (!p.result->ok()) incr_errors_.Increment();
+    if (discard_.load(std::memory_order_relaxed)) continue;
+    try {
+      p.done(std::move(*p.result));
+    } catch (...) {
+      // A callback's failure is its own; the others still get answers.
+    }
+  }
 }
 
 void RedisWindowCounter::RunIoThread() {
   std::vector<Pending> batch;
+  std::vector<Pending> expired;
   std::unique_lock<std::mutex> lock(batch_mu_);
   for (;;) {
     io_waiting_ = true;
     batch_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     io_waiting_ = false;
-    if (queue_.empty()) return;  // stopping, nothing left to answer
-    if (queue_.size() <= kMaxBatchSize) {
-      batch.swap(queue_);
-    } else {
+    if (stopping_) {
+      // Whatever is still queued is answered, not sent: shutdown must not
+      // wait on Redis for counts nobody may read.
       batch.assign(std::make_move_iterator(queue_.begin()),
-                   std::make_move_iterator(queue_.begin() + kMaxBatchSize));
-      queue_.erase(queue_.begin(), queue_.begin() + kMaxBatchSize);
-    }
-    lock.unlock();
-    try {
-      RunBatch(batch);
-    } catch (const std::exception& e) {
+                   std::make_move_iterator(queue_.end()));
+      queue_.clear();
+      queue_depth_.Set(0);
+      lock.unlock();
       for (Pending& p : batch) {
-        if (!p.result)
-          p.result = Error::Internal(std::string("redis batch: ") + e.what());
+        rejected_stopped_.Increment();
+        p.result = Error::Unavailable("redis: the counter is stopping");
       }
+      Answer(batch);
+      return;
     }
-    auto now = std::chrono::steady_clock::now();
-    for (Pending& p : batch) {
-      if (!p.result) p.result = Error::Internal("redis batch: no answer");
-      incr_duration_.Observe(
-          std::chrono::duration<double>(now - p.queued).count());
-      if (!p.result->ok()) incr_errors_.Increment();
+    const auto now = std::chrono::steady_clock::now();
+    TakeExpiredLocked(now, &expired);
+    const size_t take = std::min(queue_.size(), kMaxBatchRequests);
+    batch.assign(std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.begin() + take));
+    queue_.erase(queue_.begin(), queue_.begin() + take);
+    queue_depth_.Set(static_cast<double>(queue_.size()));
+    lock.unlock();
+
+    for (Pending& p : expired) {
+      rejected_expired_.Increment();
+      p.result = Error::Unavailable(
+          "redis: the count waited in the queue past the Redis timeout");
+    }
+    Answer(expired);
+    expired.clear();
+    if (!batch.empty()) {
+      // The oldest count's deadline bounds the whole batch's I/O: no count
+      // waits longer than the Redis timeout in all, whatever Redis does.
+      const SteadyTime deadline =
+          batch.front().queued + options_.command_timeout;
       try {
-        p.done(std::move(*p.result));
-      } catch (...) {
-        // A callback's failure is its own; the others still get answers.
+        RunBatch(batch, deadline);
+      } catch (const std::exception& e) {
+        for (Pending& p : batch) {
+          if (!p.result)
+            p.result = Error::Internal(std::string("redis batch: ") + e.what());
+        }
       }
+      Answer(batch);
+      batch.clear();
     }
-    batch.clear();
     lock.lock();
   }
 }
 
-void RedisWindowCounter::RunBatch(std::vector<Pending>& batch) {
-  auto fail_from = [&](const Error& e, size_t from) {
-    for (size_t i = from; i < batch.size(); ++i) batch[i].result = e;
-  };
-  if (!io_conn_) io_conn_ = std::make_unique<Conn>();
-  Conn& conn = *io_conn_;
-  if (Status s = EnsureConnected(conn)) return fail_from(*s, 0);
-  if (batch.size() == 1) {
-    batch[0].result = IncrementOn(conn, batch[0].key, batch[0].expire_at);
-    return;
-  }
-  for (Pending& p : batch) {
-    const char* argv[] = {"EVALSHA", conn.script_sha.c_str(), "1",
-                          p.key.c_str(), p.expire_at.c_str()};
-    size_t lens[] = {7, conn.script_sha.size(), 1, p.key.size(),
-                     p.expire_at.size()};
-    if (redisAppendCommandArgv(conn.ctx, 5, argv, lens) != REDIS_OK) {
-      Drop(conn);
-      return fail_from(
-          Error::Unavailable("redis pipeline: cannot queue a command"), 0);
+void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
+                                  SteadyTime deadline) {
+  // Requests of one bucket and window become one group, in arrival order.
+  std::vector<Group> groups;
+  {
+    std::unordered_map<std::string_view, size_t> index;
+    index.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto [it, inserted] = index.emplace(batch[i].key, groups.size());
+      if (inserted) groups.push_back({&batch[i].key, &batch[i].expire_at, {}});
+      groups[it->second].members.push_back(i);
     }
   }
+  auto fail_group = [&](const Group& g, const Error& e) {
+    for (size_t m : g.members) batch[m].result = e;
+  };
+  auto fail_from = [&](size_t from, const Error& e) {
+    for (size_t i = from; i < groups.size(); ++i) fail_group(groups[i], e);
+  };
+  auto hand_out = [&](const Group& g, int64_t total) {
+    const int64_t n = static_cast<int64_t>(g.members.size());
+    for (int64_t i = 0; i < n; ++i)
+      batch[g.members[i]].result = total - n + i + 1;
+  };
+
+  if (!io_conn_) io_conn_ = std::make_unique<Conn>();
+  Conn& conn = *io_conn_;
+  if (Status s = EnsureConnected(conn, deadline)) return fail_from(0, *s);
+  if (groups.size() == 1) {
+    const Group& g = groups[0];
+    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
+                                        static_cast<int64_t>(g.members.size()));
+    if (!total.ok()) return fail_group(g, total.error());
+    return hand_out(g, total.value());
+  }
+  std::vector<std::string> counts;
+  counts.reserve(groups.size());
+  for (const Group& g : groups) {
+    counts.push_back(std::to_string(g.members.size()));
+    const std::string& n = counts.back();
+    const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
+                          g.key->c_str(), g.expire_at->c_str(),    n.c_str()};
+    size_t lens[] = {
+        7,       conn.script_sha.size(), 1, g.key->size(), g.expire_at->size(),
+        n.size()};
+    if (redisAppendCommandArgv(conn.ctx, 6, argv, lens) != REDIS_OK) {
+      Drop(conn);
+      return fail_from(
+          0, Error::Unavailable("redis pipeline: cannot queue a command"));
+    }
+  }
+  count_calls_.Increment(static_cast<double>(groups.size()));
   std::vector<size_t> retry;  // NOSCRIPT: the script cache was flushed
-  for (size_t i = 0; i < batch.size(); ++i) {
+  bool drop_after = false;
+  for (size_t i = 0; i < groups.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
       std::string err = conn.ctx->errstr;
       Drop(conn);
-      return fail_from(Error::Unavailable("redis EVALSHA: " + err), i);
+      return fail_from(i, Error::Unavailable("redis EVALSHA: " + err));
     }
     ReplyPtr r(static_cast<redisReply*>(raw));
-    if (r->type == REDIS_REPLY_INTEGER) {
-      batch[i].result = static_cast<int64_t>(r->integer);
-    } else if (r->type == REDIS_REPLY_ERROR &&
-               StartsWith(ReplyText(*r), "NOSCRIPT")) {
+    CountReply c = ReadCountReply(*r);
+    if (c.kind == ReplyKind::kUnexpected) {
+      // Out of step with the protocol: no later reply can be trusted.
+      Drop(conn);
+      fail_group(groups[i], c.total.error());
+      return fail_from(i + 1, c.total.error());
+    }
+    drop_after = drop_after || c.drop;
+    if (c.kind == ReplyKind::kNoScript) {
       retry.push_back(i);
+    } else if (c.total.ok()) {
+      counted_requests_.Increment(
+          static_cast<double>(groups[i].members.size()));
+      hand_out(groups[i], c.total.value());
     } else {
-      batch[i].result = Error::Unavailable(
-          "redis EVALSHA: " + (r->type == REDIS_REPLY_ERROR
-                                   ? ReplyText(*r)
-                                   : std::string("unexpected reply")));
+      fail_group(groups[i], c.total.error());
     }
   }
+  if (drop_after) Drop(conn);
   for (size_t i : retry) {
-    if (Status s = EnsureConnected(conn)) {
-      batch[i].result = *s;
+    const Group& g = groups[i];
+    if (Status s = EnsureConnected(conn, deadline)) {
+      fail_group(g, *s);
       continue;
     }
-    batch[i].result = IncrementOn(conn, batch[i].key, batch[i].expire_at);
+    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
+                                        static_cast<int64_t>(g.members.size()));
+    if (!total.ok()) {
+      fail_group(g, total.error());
+    } else {
+      hand_out(g, total.value());
+    }
   }
 }
 
@@ -541,17 +744,19 @@ Status RedisWindowCounter::Ping() {
 
     auto start = std::chrono::steady_clock::now();
     Status status = [&]() -> Status {
-      if (Status s = EnsureConnected(*lease.conn)) return s;
+      if (Status s = EnsureConnected(*lease.conn, SteadyTime::max())) return s;
       ReplyPtr r = Command(lease.conn->ctx, {"PING"});
       if (!r) {
         std::string err = lease.conn->ctx->errstr;
         Drop(*lease.conn);
         return Error::Unavailable("redis PING: " + err);
       }
-      if (r->type == REDIS_REPLY_ERROR) {
-        return Error::Unavailable("redis PING: " + ReplyText(*r));
-      }
-      return std::nullopt;
+      ClassifiedReply c = ClassifyReply(*r);
+      if (c.kind == ReplyKind::kString) return std::nullopt;
+      if (c.kind == ReplyKind::kUnexpected) Drop(*lease.conn);
+      return Error::Unavailable(
+          "redis PING: " +
+          (c.text.empty() ? std::string("unexpected reply") : c.text));
     }();
     ping_duration_.Observe(SecondsSince(start));
     if (status) ping_errors_.Increment();

@@ -21,8 +21,10 @@ class WindowCounter {
                                     int64_t window_start_unix,
                                     int64_t window_seconds) = 0;
 
-  // The same, answering through `done` (exactly once, on any thread) instead
-  // of blocking the caller. The default calls Increment inline.
+  // The same, answering through `done` instead of blocking the caller:
+  // exactly once, on a thread the implementation names (its I/O thread, or
+  // the caller's own, possibly before IncrementAsync returns). `done` must
+  // not block. The default calls Increment inline.
   using CountCallback = std::function<void(Result<int64_t>)>;
   virtual void IncrementAsync(const std::string& bucket,
                               int64_t window_start_unix, int64_t window_seconds,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "auth/sha256.h"
+#include "auth/token.h"
 #include "fakes/fake_clock.h"
 
 namespace qs::auth {
@@ -53,6 +54,14 @@ class FakeKeyStore final : public store::KeyStore {
   int calls_ = 0;
 };
 
+// A token of the shape `key create` makes ("qsk_" + 43 base64url
+// characters), named for the test.
+std::string Tok(const std::string& name) {
+  std::string t = "qsk_" + name;
+  t.resize(46, 'x');
+  return t + "A";
+}
+
 store::KeyRecord Key(int64_t id) {
   store::KeyRecord r;
   r.key_id = id;
@@ -84,9 +93,9 @@ class AuthenticatorTest : public ::testing::Test {
 };
 
 TEST_F(AuthenticatorTest, AcceptsAKnownKey) {
-  store_.Add("tok_good", Key(7));
+  store_.Add(Tok("tok_good"), Key(7));
   Authenticator auth(store_, clock_, metrics_, Options());
-  auto r = auth.Authenticate("tok_good");
+  auto r = auth.Authenticate(Tok("tok_good"));
   ASSERT_TRUE(r.ok()) << r.error().internal;
   EXPECT_EQ(r.value().key_id, 7);
   EXPECT_EQ(r.value().license_id, 107);
@@ -94,11 +103,11 @@ TEST_F(AuthenticatorTest, AcceptsAKnownKey) {
 }
 
 TEST_F(AuthenticatorTest, CacheHitAvoidsTheStore) {
-  store_.Add("tok_good", Key(7));
+  store_.Add(Tok("tok_good"), Key(7));
   Authenticator auth(store_, clock_, metrics_, Options());
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   EXPECT_EQ(store_.calls(), 1);
   EXPECT_EQ(metrics_.key_cache_misses().Value(), 1);
   EXPECT_EQ(metrics_.key_cache_hits().Value(), 2);
@@ -106,41 +115,41 @@ TEST_F(AuthenticatorTest, CacheHitAvoidsTheStore) {
 
 TEST_F(AuthenticatorTest, UnknownKeyIsCachedToo) {
   Authenticator auth(store_, clock_, metrics_, Options());
-  ExpectRejected(auth.Authenticate("tok_nobody"));
-  ExpectRejected(auth.Authenticate("tok_nobody"));
+  ExpectRejected(auth.Authenticate(Tok("tok_nobody")));
+  ExpectRejected(auth.Authenticate(Tok("tok_nobody")));
   EXPECT_EQ(store_.calls(), 1);
   EXPECT_EQ(metrics_.AuthFailure("unknown").Value(), 2);
 }
 
 TEST_F(AuthenticatorTest, CacheEntryExpiresAfterTtl) {
-  store_.Add("tok_good", Key(7));
+  store_.Add(Tok("tok_good"), Key(7));
   Authenticator auth(store_, clock_, metrics_, Options());
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   clock_.Advance(milliseconds(4999));
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   EXPECT_EQ(store_.calls(), 1);
   clock_.Advance(milliseconds(1));
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   EXPECT_EQ(store_.calls(), 2);
 }
 
 TEST_F(AuthenticatorTest, RevocationTakesEffectWhenTheCacheEntryExpires) {
-  store_.Add("tok_good", Key(7));
+  store_.Add(Tok("tok_good"), Key(7));
   Authenticator auth(store_, clock_, metrics_, Options());
-  ASSERT_TRUE(auth.Authenticate("tok_good").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   store::KeyRecord revoked = Key(7);
   revoked.revoked = true;
-  store_.Add("tok_good", revoked);
+  store_.Add(Tok("tok_good"), revoked);
   clock_.Advance(milliseconds(5000));
-  ExpectRejected(auth.Authenticate("tok_good"));
+  ExpectRejected(auth.Authenticate(Tok("tok_good")));
 }
 
 TEST_F(AuthenticatorTest, RejectsRevokedKey) {
   store::KeyRecord k = Key(7);
   k.revoked = true;
-  store_.Add("tok_revoked", k);
+  store_.Add(Tok("tok_revoked"), k);
   Authenticator auth(store_, clock_, metrics_, Options());
-  ExpectRejected(auth.Authenticate("tok_revoked"));
+  ExpectRejected(auth.Authenticate(Tok("tok_revoked")));
   EXPECT_EQ(metrics_.AuthFailure("revoked").Value(), 1);
   EXPECT_EQ(metrics_.AuthFailure("unknown").Value(), 0);
 }
@@ -148,20 +157,20 @@ TEST_F(AuthenticatorTest, RejectsRevokedKey) {
 TEST_F(AuthenticatorTest, RejectsExpiredKey) {
   store::KeyRecord k = Key(7);
   k.expires_at_unix = clock_.NowUnixSeconds();  // expires exactly now
-  store_.Add("tok_expired", k);
+  store_.Add(Tok("tok_expired"), k);
   Authenticator auth(store_, clock_, metrics_, Options());
-  ExpectRejected(auth.Authenticate("tok_expired"));
+  ExpectRejected(auth.Authenticate(Tok("tok_expired")));
   EXPECT_EQ(metrics_.AuthFailure("expired").Value(), 1);
 }
 
 TEST_F(AuthenticatorTest, CachedKeyStillExpiresOnTime) {
   store::KeyRecord k = Key(7);
   k.expires_at_unix = clock_.NowUnixSeconds() + 1;
-  store_.Add("tok_soon", k);
+  store_.Add(Tok("tok_soon"), k);
   Authenticator auth(store_, clock_, metrics_, Options());
-  ASSERT_TRUE(auth.Authenticate("tok_soon").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_soon")).ok());
   clock_.SetUnix(clock_.NowUnixSeconds() + 1);  // cache entry still fresh
-  ExpectRejected(auth.Authenticate("tok_soon"));
+  ExpectRejected(auth.Authenticate(Tok("tok_soon")));
   EXPECT_EQ(store_.calls(), 1);
 }
 
@@ -170,12 +179,12 @@ TEST_F(AuthenticatorTest, RefusalsAreIndistinguishable) {
   revoked.revoked = true;
   store::KeyRecord expired = Key(2);
   expired.expires_at_unix = clock_.NowUnixSeconds() - 10;
-  store_.Add("tok_revoked", revoked);
-  store_.Add("tok_expired", expired);
+  store_.Add(Tok("tok_revoked"), revoked);
+  store_.Add(Tok("tok_expired"), expired);
   Authenticator auth(store_, clock_, metrics_, Options());
-  auto a = auth.Authenticate("tok_unknown");
-  auto b = auth.Authenticate("tok_revoked");
-  auto c = auth.Authenticate("tok_expired");
+  auto a = auth.Authenticate(Tok("tok_unknown"));
+  auto b = auth.Authenticate(Tok("tok_revoked"));
+  auto c = auth.Authenticate(Tok("tok_expired"));
   auto d = auth.Authenticate("not a token!");
   for (const auto* r : {&a, &b, &c, &d}) ExpectRejected(*r);
   EXPECT_EQ(a.error().detail, b.error().detail);
@@ -198,28 +207,28 @@ TEST_F(AuthenticatorTest, LimitPrecedenceKeyThenLicenseThenDefault) {
   store::KeyRecord license_only = Key(2);
   license_only.license_rate_limit = 20;
   store::KeyRecord neither = Key(3);
-  store_.Add("tok_both", both);
-  store_.Add("tok_license", license_only);
-  store_.Add("tok_neither", neither);
+  store_.Add(Tok("tok_both"), both);
+  store_.Add(Tok("tok_license"), license_only);
+  store_.Add(Tok("tok_neither"), neither);
   AuthenticatorOptions o = Options();
   o.default_rate_limit = 30;
   Authenticator auth(store_, clock_, metrics_, o);
-  EXPECT_EQ(auth.Authenticate("tok_both").value().rate_limit, 10);
-  EXPECT_EQ(auth.Authenticate("tok_license").value().rate_limit, 20);
-  EXPECT_EQ(auth.Authenticate("tok_neither").value().rate_limit, 30);
+  EXPECT_EQ(auth.Authenticate(Tok("tok_both")).value().rate_limit, 10);
+  EXPECT_EQ(auth.Authenticate(Tok("tok_license")).value().rate_limit, 20);
+  EXPECT_EQ(auth.Authenticate(Tok("tok_neither")).value().rate_limit, 30);
 }
 
 TEST_F(AuthenticatorTest, StoreErrorPropagatesAndIsNotCached) {
-  store_.Add("tok_good", Key(7));
+  store_.Add(Tok("tok_good"), Key(7));
   store_.FailWith(Error::Unavailable("postgres down"));
   Authenticator auth(store_, clock_, metrics_, Options());
-  auto r = auth.Authenticate("tok_good");
+  auto r = auth.Authenticate(Tok("tok_good"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(r.error().internal, "postgres down");
 
   store_.FailWith(std::nullopt);
-  EXPECT_TRUE(auth.Authenticate("tok_good").ok());
+  EXPECT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
   EXPECT_EQ(store_.calls(), 2);
 }
 
@@ -228,24 +237,25 @@ TEST_F(AuthenticatorTest, CacheStaysBounded) {
   o.cache_max_entries = 4;
   Authenticator auth(store_, clock_, metrics_, o);
   for (int i = 0; i < 100; ++i) {
-    std::string t = "tok_" + std::to_string(i);
+    std::string t = Tok("tok_" + std::to_string(i));
     store_.Add(t, Key(i));
     ASSERT_TRUE(auth.Authenticate(t).ok());
   }
   ASSERT_EQ(store_.calls(), 100);
   // A cache of 4 can spare at most 4 of the 100 lookups on a second pass.
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(auth.Authenticate("tok_" + std::to_string(i)).ok());
+    ASSERT_TRUE(auth.Authenticate(Tok("tok_" + std::to_string(i))).ok());
   }
   EXPECT_GE(store_.calls(), 100 + 96);
   // And it still caches: an immediate repeat is a hit.
   int before = store_.calls();
-  ASSERT_TRUE(auth.Authenticate("tok_99").ok());
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_99")).ok());
   EXPECT_EQ(store_.calls(), before);
 }
 
 TEST_F(AuthenticatorTest, ConcurrentCallersAgree) {
-  for (int i = 0; i < 8; ++i) store_.Add("tok_" + std::to_string(i), Key(i));
+  for (int i = 0; i < 8; ++i)
+    store_.Add(Tok("tok_" + std::to_string(i)), Key(i));
   AuthenticatorOptions o = Options();
   o.cache_max_entries = 4;  // forces evictions under contention
   Authenticator auth(store_, clock_, metrics_, o);
@@ -255,13 +265,73 @@ TEST_F(AuthenticatorTest, ConcurrentCallersAgree) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
         int k = (i + t) % 8;
-        auto r = auth.Authenticate("tok_" + std::to_string(k));
+        auto r = auth.Authenticate(Tok("tok_" + std::to_string(k)));
         if (!r.ok() || r.value().key_id != k) ++bad;
       }
     });
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(AuthenticatorTest, OnlyTheIssuedShapeReachesTheStore) {
+  Authenticator auth(store_, clock_, metrics_, Options());
+  for (const std::string& t :
+       {"qsk_" + std::string(42, 'a'), "qsk_" + std::string(44, 'a'),
+        "qsk_" + std::string(42, 'a') + "B", "QSK_" + std::string(43, 'A'),
+        "qsk_" + std::string(42, 'a') + "="}) {
+    ExpectRejected(auth.Authenticate(t));
+  }
+  EXPECT_EQ(store_.calls(), 0);
+  ExpectRejected(auth.Authenticate(NewToken()));
+  EXPECT_EQ(store_.calls(), 1);
+}
+
+TEST_F(AuthenticatorTest, FloodOfUnknownTokensNeverEvictsARealKey) {
+  AuthenticatorOptions o = Options();
+  o.cache_max_entries = 4;
+  o.negative_cache_max_entries = 4;
+  store_.Add(Tok("tok_good"), Key(7));
+  Authenticator auth(store_, clock_, metrics_, o);
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  for (int i = 0; i < 100; ++i) {
+    ExpectRejected(auth.Authenticate(NewToken()));
+  }
+  const int lookups = store_.calls();
+  ASSERT_EQ(lookups, 101);
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  EXPECT_EQ(store_.calls(), lookups) << "the real key was pushed out";
+  EXPECT_LE(auth.cached_unknown(), 4u);
+  EXPECT_EQ(auth.cached_keys(), 1u);
+}
+
+TEST_F(AuthenticatorTest, UnknownTokensAreCachedApartWithTheirOwnTtl) {
+  AuthenticatorOptions o = Options();
+  o.negative_cache_ttl = milliseconds(1000);
+  store_.Add(Tok("tok_good"), Key(7));
+  Authenticator auth(store_, clock_, metrics_, o);
+  const std::string guess = NewToken();
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());
+  ExpectRejected(auth.Authenticate(guess));
+  ExpectRejected(auth.Authenticate(guess));
+  EXPECT_EQ(store_.calls(), 2);
+  EXPECT_EQ(metrics_.key_cache_negative_hits().Value(), 1);
+  clock_.Advance(milliseconds(1000));
+  ExpectRejected(auth.Authenticate(guess));              // asked again
+  ASSERT_TRUE(auth.Authenticate(Tok("tok_good")).ok());  // still cached
+  EXPECT_EQ(store_.calls(), 3);
+}
+
+TEST_F(AuthenticatorTest, FullKeyCacheShedsSomeEntriesNotAll) {
+  AuthenticatorOptions o = Options();
+  o.cache_max_entries = 8;
+  Authenticator auth(store_, clock_, metrics_, o);
+  for (int i = 0; i < 9; ++i) {
+    store_.Add(Tok("tok_" + std::to_string(i)), Key(i));
+    ASSERT_TRUE(auth.Authenticate(Tok("tok_" + std::to_string(i))).ok());
+  }
+  EXPECT_GE(auth.cached_keys(), 6u);
+  EXPECT_LE(auth.cached_keys(), 8u);
 }
 
 }  // namespace

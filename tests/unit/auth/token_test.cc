@@ -55,5 +55,27 @@ TEST(TokenTest, LooksLikeTokenRejectsOtherShapes) {
   EXPECT_FALSE(LooksLikeToken("caf\xc3\xa9"));
 }
 
+TEST(TokenTest, IsIssuedTokenAcceptsEveryNewToken) {
+  for (int i = 0; i < 1000; ++i) {
+    std::string t = NewToken();
+    ASSERT_TRUE(IsIssuedToken(t)) << t;
+  }
+}
+
+TEST(TokenTest, IsIssuedTokenRefusesAnyOtherShape) {
+  const std::string body(42, 'a');
+  EXPECT_TRUE(IsIssuedToken("qsk_" + body + "A"));
+  EXPECT_TRUE(IsIssuedToken("qsk_" + body + "w"));
+  EXPECT_FALSE(IsIssuedToken("qsk_" + body + "B"));   // bits past 32 bytes
+  EXPECT_FALSE(IsIssuedToken("qsk_" + body));         // one short
+  EXPECT_FALSE(IsIssuedToken("qsk_" + body + "AA"));  // one over
+  EXPECT_FALSE(IsIssuedToken("qsx_" + body + "A"));
+  EXPECT_FALSE(IsIssuedToken("QSK_" + body + "A"));
+  EXPECT_FALSE(IsIssuedToken("qsk_" + body + "="));
+  EXPECT_FALSE(IsIssuedToken("qsk_" + std::string(41, 'a') + ".A"));
+  EXPECT_FALSE(IsIssuedToken(""));
+  EXPECT_FALSE(IsIssuedToken("qsk_"));
+}
+
 }  // namespace
 }  // namespace qs::auth

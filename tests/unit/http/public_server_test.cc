@@ -23,7 +23,8 @@ using qs::testing::HttpRequest;
 using qs::testing::HttpResponse;
 using qs::testing::StatusTarget;
 
-constexpr char kToken[] = "qsk_test_token_for_the_edge";
+// The shape `key create` makes: "qsk_" and 43 base64url characters.
+constexpr char kToken[] = "qsk_test_token_for_the_edgexxxxxxxxxxxxxxxxxxxA";
 
 class FakeKeys final : public store::KeyStore {
  public:

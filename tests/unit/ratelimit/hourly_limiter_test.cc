@@ -194,5 +194,99 @@ TEST_F(HourlyLimiterTest, ScopeLabelsTheMetric) {
   EXPECT_EQ(Decisions("allowed"), 0);
 }
 
+TEST_F(HourlyLimiterTest, OverLimitBucketIsRefusedFromMemoryWithoutACount) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 2);  // 3rd: denied
+  ASSERT_EQ(shared_.calls, 3);
+  clock_.Advance(100);
+  for (int i = 0; i < 50; ++i) {
+    auto d = limiter.Check("key", "k:1", 2);
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(d.value().allowed);
+    EXPECT_EQ(d.value().remaining, 0);
+    EXPECT_EQ(d.value().limit, 2);
+    EXPECT_EQ(d.value().reset_seconds, 3600 - 200);
+  }
+  EXPECT_EQ(shared_.calls, 3);
+  EXPECT_EQ(Decisions("limited"), 51);
+  EXPECT_EQ(metrics_.RateLimitRemembered("key").Value(), 50);
+}
+
+TEST_F(HourlyLimiterTest, CheckAsyncAnswersARememberedDenialInline) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  for (int i = 0; i < 2; ++i) limiter.Check("key", "k:1", 1);
+  bool answered = false;
+  limiter.CheckAsync("key", "k:1", 1, [&](Result<RateDecision> d) {
+    answered = true;
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(d.value().allowed);
+  });
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(shared_.calls, 2);
+}
+
+TEST_F(HourlyLimiterTest, RememberedDenialEndsWithTheWindow) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  clock_.Set(kWindowStart + 3590);
+  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 1);
+  EXPECT_EQ(shared_.calls, 2);
+  clock_.Set(kWindowStart + 3600);
+  auto d = limiter.Check("key", "k:1", 1);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d.value().allowed);
+  EXPECT_EQ(shared_.calls, 3);
+}
+
+TEST_F(HourlyLimiterTest, FailOpenDenialsAreNotRemembered) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.failing = true;
+  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 1);  // local: 3rd no
+  shared_.failing = false;
+  auto d = limiter.Check("key", "k:1", 1);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d.value().allowed) << "a local count was taken as shared";
+  EXPECT_EQ(shared_.calls, 4);
+}
+
+TEST_F(HourlyLimiterTest, ARaisedLimitIsAskedOfTheCounterAgain) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 2);  // count 3 seen
+  auto d = limiter.Check("key", "k:1", 10);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d.value().allowed);
+  EXPECT_EQ(d.value().remaining, 6);
+  EXPECT_EQ(shared_.calls, 4);
+}
+
+TEST(OverLimitMemoryTest, StaysBoundedAndKeepsWhatItKnows) {
+  OverLimitMemory memory(160);
+  for (int i = 0; i < 10000; ++i) {
+    memory.Remember("k:" + std::to_string(i), 3600, 10);
+  }
+  EXPECT_LE(memory.size(), 160u);
+  size_t known = 0;
+  for (int i = 0; i < 10000; ++i) {
+    known += memory.KnownOver("k:" + std::to_string(i), 3600, 5) ? 1 : 0;
+  }
+  EXPECT_EQ(known, memory.size());
+  // The next window sweeps the old one's entries to make room.
+  for (int i = 0; i < 10000; ++i) {
+    memory.Remember("n:" + std::to_string(i), 7200, 10);
+  }
+  EXPECT_LE(memory.size(), 160u);
+  EXPECT_FALSE(memory.KnownOver("k:0", 7200, 5));
+  size_t fresh = 0;
+  for (int i = 0; i < 10000; ++i) {
+    fresh += memory.KnownOver("n:" + std::to_string(i), 7200, 5) ? 1 : 0;
+  }
+  EXPECT_GE(fresh, 80u);
+}
+
+TEST(OverLimitMemoryTest, OffWhenSizedZero) {
+  OverLimitMemory memory(0);
+  memory.Remember("k:1", 0, 10);
+  EXPECT_FALSE(memory.KnownOver("k:1", 0, 1));
+}
+
 }  // namespace
 }  // namespace qs::ratelimit
