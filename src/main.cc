@@ -140,6 +140,15 @@ int Serve(const Config& c) {
                  {{"in_flight", std::to_string(lifecycle.in_flight())}});
   bool idle =
       lifecycle.WaitIdle(std::chrono::seconds(c.shutdown_timeout_seconds));
+  // Producers stop before their consumers, so that nothing calls back into
+  // an object already gone, even when the wait above timed out: first what
+  // starts work (the readiness probes, the workers, the Redis counter: each
+  // answers what it still holds through the normal callbacks, while the
+  // listeners can still send), then the listeners (their housekeeping
+  // threads first, then the endpoints), then the change feed.
+  readiness.Stop();
+  workers.Stop();
+  counter.Stop();
   server.Shutdown();
   admin.Shutdown();
   listener.Stop();
