@@ -57,7 +57,7 @@ struct GuardOptions {
   // take to close its side before the socket is shut down both ways.
   std::chrono::milliseconds linger{2000};
   // Bytes received and not yet served, per connection; more: closed.
-  size_t max_buffered_input = 64 * 1024;
+  size_t max_buffered_input = 96 * 1024;
   std::chrono::milliseconds tick{100};
   // Optional: kept equal to the number of open connections.
   prometheus::Gauge* open_connections = nullptr;

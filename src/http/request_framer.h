@@ -16,8 +16,10 @@
 namespace qs::http {
 
 struct FramerLimits {
-  size_t max_request_line = 8192;   // longer: 414
-  size_t max_header_bytes = 16384;  // whole head, request line included: 431
+  // A `json` parameter may hold 4096 bytes, percent-encoded up to three
+  // times that: the request line must fit it.
+  size_t max_request_line = 16384;  // longer: 414
+  size_t max_header_bytes = 32768;  // whole head, request line included: 431
   size_t max_header_fields = 100;   // more: 431
   size_t max_body_bytes = 8192;     // decoded body: 413 (GET has no use for one)
 };

@@ -245,9 +245,9 @@ TEST_F(EdgeHardeningTest, MalformedFramingGetsProblemDetailsAndAClosedConnection
       {"bad version", "GET /query/status HTTP/2.0\r\n\r\n", 400},
       {"body too large", line + "Content-Length: 100000\r\n\r\n", 413},
       {"request line too long",
-       "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n", 414},
+       "GET /" + std::string(17000, 'a') + " HTTP/1.1\r\n\r\n", 414},
       {"header fields too large",
-       line + "X-A: " + std::string(20000, 'b') + "\r\n\r\n", 431},
+       line + "X-A: " + std::string(40000, 'b') + "\r\n\r\n", 431},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
