@@ -172,21 +172,21 @@ TEST_F(OverloadTest, PausedRedisIsDecidedWithinItsTimeoutWithBoundedMemory) {
   const auto paused_at = steady_clock::now();
   const auto until = paused_at + std::chrono::milliseconds(4500);
   // Four open-loop clients on keep-alive connections: each sends a request
-  // every 500 us without waiting for the answers (a reader drains them), so
-  // requests keep arriving however long the service takes to answer.
+  // every millisecond without waiting for the answers (a reader drains them),
+  // so requests keep arriving however long the service takes to answer.
   std::atomic<long> sent{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       // No credential: each is a 401 counted against its address in Redis
       // (the key's own budget stays the poller's).
-      const std::string req = StatusRequestText(
-          padded, "", "198.51.100." + std::to_string(20 + t));
+      const std::string req =
+          StatusRequestText(padded, "", "198.51.100." + std::to_string(20 + t));
       while (steady_clock::now() < until) {
         OpenLoopConnection c(service.port());
         while (steady_clock::now() < until && c.Write(req)) {
           ++sent;
-          std::this_thread::sleep_for(std::chrono::microseconds(500));
+          std::this_thread::sleep_for(milliseconds(1));
         }
       }
     });
