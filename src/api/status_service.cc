@@ -181,7 +181,7 @@ void StatusService::Authenticated(std::shared_ptr<Flow> flow,
     }
     return RefuseBeforeKey(flow, principal.error(), true);
   }
-  // 4. The key's hourly limit; the rest continues when Redis answers.
+  // 5. The key's hourly limit; the rest continues when Redis answers.
   auth::Principal who = principal.value();
   limiter_.CheckAsync("key", "k:" + std::to_string(who.key_id), who.rate_limit,
                       [this, flow, who](Result<ratelimit::RateDecision> d) {
@@ -205,7 +205,7 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
     return flow->done(std::move(reply));
   }
 
-  // 5. The status and the page: from memory when cached and small enough to
+  // 6. The status and the page: from memory when cached and small enough to
   // render here; otherwise on a blocking thread.
   RowRange range = EffectiveRange(flow->request);
   store::StatusLookup lookup{who.license_id, flow->request.schedule_id,

@@ -56,6 +56,16 @@ struct Outcome {
   }
 };
 
+// Waits (a bounded time) until the pool's worker has taken every task.
+bool QueueDrains(metrics::Metrics& metrics) {
+  const auto until = std::chrono::steady_clock::now() + milliseconds(5000);
+  while (metrics.worker_queue_depth().Value() > 0) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
 TEST(WorkerPoolTest, DropsATaskWhoseDeadlinePassedWhileQueued) {
   metrics::Metrics metrics;
   WorkerPool pool(1, 10, &metrics);
@@ -102,7 +112,7 @@ TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
   WorkerPool pool(1, 10, &metrics);
   Gate gate;
   ASSERT_TRUE(pool.TrySubmit(gate.Task()));
-  std::this_thread::sleep_for(milliseconds(10));  // the worker takes it
+  ASSERT_TRUE(QueueDrains(metrics));  // the worker holds the gate
   Outcome queued;
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool.TrySubmit(queued.Make()));
   EXPECT_EQ(metrics.worker_queue_depth().Value(), 5);
@@ -121,10 +131,11 @@ TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
 }
 
 TEST(WorkerPoolTest, FullQueueRefusesAndNeitherRunsNorDrops) {
-  WorkerPool pool(1, 2);
+  metrics::Metrics metrics;
+  WorkerPool pool(1, 2, &metrics);
   Gate gate;
   ASSERT_TRUE(pool.TrySubmit(gate.Task()));
-  std::this_thread::sleep_for(milliseconds(10));  // the worker takes it
+  ASSERT_TRUE(QueueDrains(metrics));  // the worker holds the gate
   Outcome o;
   ASSERT_TRUE(pool.TrySubmit(o.Make()));
   ASSERT_TRUE(pool.TrySubmit(o.Make()));
