@@ -83,7 +83,7 @@ int Serve(const Config& c) {
       {c.rate_limit, milliseconds(c.key_cache_ttl_ms), 100000});
   qs::api::StatusService service(authenticator, limiter, queries, metrics,
                                  {c.unauth_rate_limit, c.public_base_url});
-  qs::WorkerPool workers(c.workers, kMaxQueuedRequests);
+  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics);
   qs::http::Lifecycle lifecycle;
 
   bool redis_decides =

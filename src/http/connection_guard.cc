@@ -39,26 +39,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Transport thread: bytes arrived.
   void OnInput(const char* data, size_t len) {
+    bool kick = false;
+    bool dispatch = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || shut_) return;
       last_activity_ = Clock::now();
+      kick = write_pending_;
       // Closing, or past the bound: read and drop, so that the client can
       // finish writing and read what it is owed (closing a socket with
       // unread bytes would reset it and lose the answer in flight).
-      if (discard_input_) return;
-      if (buffer_.size() + len > options_.max_buffered_input) {
-        // Sends without reading our answers: keep what is buffered (at most
-        // the bound), answer the complete requests in it, then close.
-        overflow_ = true;
-        discard_input_ = true;
-        if (busy_) return;
-      } else {
-        buffer_.append(data, len);
-        if (busy_) return;
+      if (!discard_input_) {
+        if (buffer_.size() + len > options_.max_buffered_input) {
+          // Sends without reading our answers: keep what is buffered (at
+          // most the bound), answer the complete requests in it, then close.
+          overflow_ = true;
+          discard_input_ = true;
+        } else {
+          buffer_.append(data, len);
+        }
+        dispatch = !busy_;
       }
     }
-    Dispatch();
+    if (kick) KickPendingWrite();
+    if (dispatch) Dispatch();
+  }
+
+  // Pistache 0.0.5's event loop handles a readiness event as a read when it
+  // is both readable and writable, and its sockets are edge-triggered: a
+  // queued answer whose "writable" edge came together with new input is
+  // never written. Input is exactly when that happens, so on input with an
+  // answer pending, queue an empty write and flush the transport's queue on
+  // this (its own) thread, which writes out everything queued for the
+  // socket.
+  void KickPendingWrite() {
+    transport_->asyncWrite(fd_, Pistache::RawBuffer(std::string(), 0));
+    transport_->flush();
   }
 
   // Transport thread, before Pistache closes the socket.

@@ -8,7 +8,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <netinet/tcp.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <random>
 #include <chrono>
 #include <cstring>
 #include <dirent.h>
@@ -207,6 +212,50 @@ TEST_F(EdgeHardeningTest, PipelinedRequestsAreEachAnsweredOnceInOrder) {
     }
     EXPECT_EQ(Statuses(got), std::vector<int>(depth, 200));
   }
+}
+
+// Pistache 0.0.5 treats a readiness event that is both readable and
+// writable as a read only, on edge-triggered sockets: an answer queued just
+// as more of the pipeline arrived was never written (about 1 connection in
+// 200 here before the guard kicked such writes).
+TEST_F(EdgeHardeningTest, PipelinesSplitAcrossManyWritesAreAllAnswered) {
+  Service service(env_, db_->url(), redis_url(), {"--rate-limit", "10000"});
+  std::string key = cli_->NewKey(license_, 10000);
+  constexpr int kThreads = 32, kConnections = 30;
+  std::atomic<int> unanswered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      for (int i = 0; i < kConnections; ++i) {
+        std::string burst;
+        for (int k = 0; k < 3; ++k) {
+          burst += "GET " + StatusTarget("{\"schedule_id\":\"q1\"}") +
+                   " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+                   "\r\n\r\n";
+        }
+        RawConnection c(service.port());
+        int one = 1;
+        setsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        size_t at = 0;
+        while (at < burst.size()) {
+          size_t n = std::min(burst.size() - at,
+                              static_cast<size_t>(1 + rng() % 200));
+          c.Write(burst.substr(at, n));
+          at += n;
+          std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
+        }
+        if (RawConnection::CountResponses(
+                c.ReadResponses(3, milliseconds(5000))) != 3) {
+          ++unanswered;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(unanswered.load(), 0)
+      << "connections left waiting for an answer, of "
+      << kThreads * kConnections;
 }
 
 TEST_F(EdgeHardeningTest, PipelinedHealthChecksAreEachAnswered) {
