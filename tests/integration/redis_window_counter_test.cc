@@ -224,7 +224,7 @@ TEST_F(RedisWindowCounterTest, SelectsTheDatabaseFromTheUrl) {
 TEST_F(RedisWindowCounterTest, AuthenticatesAsTheUrlUser) {
   const std::string user = "qs_it_" + std::to_string(getpid());
   Reply made = Admin({"ACL", "SETUSER", user, "reset", "on", ">it-pass-1",
-                      "~qs:rl:*", "+evalsha", "+incr", "+expireat",
+                      "~qs:rl:*", "+evalsha", "+incr", "+incrby", "+expireat",
                       "+script|load", "+ping", "+select", "+auth"});
   ASSERT_TRUE(made && made->type == REDIS_REPLY_STATUS)
       << (made ? std::string(made->str ? made->str : "") : "no reply");
