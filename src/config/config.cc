@@ -147,7 +147,7 @@ const std::vector<Setting>& Settings() {
       {"workers", "QS_WORKERS", IntSetting(&Config::workers, 1, 1024),
        "1 to 1024"},
       {"key-cache-ttl-ms", "QS_KEY_CACHE_TTL_MS",
-       IntSetting(&Config::key_cache_ttl_ms, 0, 60000), "0 to 60000"},
+       IntSetting(&Config::key_cache_ttl_ms, 0, 600000), "0 to 600000"},
       {"status-cache-bytes", "QS_STATUS_CACHE_BYTES",
        IntSetting(&Config::status_cache_bytes, 0, 16LL << 30),
        "0 (off) to 17179869184"},

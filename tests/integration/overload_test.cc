@@ -314,7 +314,7 @@ TEST_F(OverloadTest, FloodOfUnknownTokensLeavesARealKeyCached) {
   const std::string token = cli_->NewKey(license_, 10000);
   Service service(env_, db_->url(), redis_url(),
                   {"--unauth-rate-limit", "10000", "--key-cache-ttl-ms",
-                   "60000", "--trusted-proxies", "127.0.0.1/32"});
+                   "600000", "--trusted-proxies", "127.0.0.1/32"});
   int not_200 = 0;
   Connection poller(service.port());  // open before any flood fills accept
   ASSERT_TRUE(poller.Reconnect());
@@ -343,7 +343,7 @@ TEST_F(OverloadTest, FloodOfUnknownTokensLeavesARealKeyCached) {
         &not_200);
   std::cout << "unknown-token flood: " << kFlood << " requests in " << seconds
             << " s, " << unauthorized << " 401; key lookups " << misses << "\n";
-  ASSERT_LT(seconds, 55) << "too slow: the key's cache entry would expire";
+  ASSERT_LT(seconds, 590) << "too slow: the key's cache entry would expire";
   EXPECT_EQ(unauthorized.load(), kFlood);
   EXPECT_EQ(not_200, 0);
   EXPECT_EQ(service.Metric(kMisses), misses)
