@@ -3,7 +3,6 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
-#include <charconv>
 #include <functional>
 #include <istream>
 #include <map>
@@ -13,6 +12,7 @@
 #include "api/url_codec.h"
 #include "auth/sha256.h"
 #include "auth/token.h"
+#include "common/text.h"
 #include "log/log.h"
 #include "store/admin_store.h"
 
@@ -46,9 +46,7 @@ class IntFlag {
       return std::nullopt;
     }
     int64_t n = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (v->empty() || ec != std::errc() || p != v->data() + v->size() ||
-        n < lo || n > hi) {
+    if (!ParseInteger(*v, lo, hi, &n)) {
       return Usage("--" + name + " must be an integer from " +
                    std::to_string(lo) + " to " + std::to_string(hi));
     }

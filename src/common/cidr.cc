@@ -2,9 +2,10 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <cstring>
 #include <string>
+
+#include "common/text.h"
 
 namespace qs {
 
@@ -40,12 +41,11 @@ std::optional<Cidr> Cidr::Parse(std::string_view text) {
   int max_bits = v4 ? 32 : 128;
   int bits = max_bits;
   if (slash != std::string_view::npos) {
-    auto num = text.substr(slash + 1);
-    auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), bits);
-    if (ec != std::errc() || p != num.data() + num.size() || bits < 0 ||
-        bits > max_bits) {
+    int64_t parsed;
+    if (!ParseInteger(text.substr(slash + 1), 0, max_bits, &parsed)) {
       return std::nullopt;
     }
+    bits = static_cast<int>(parsed);
   }
   Cidr c;
   c.prefix_bits_ = v4 ? bits + 96 : bits;

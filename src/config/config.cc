@@ -1,8 +1,8 @@
 #include "config/config.h"
 
-#include <charconv>
 #include <cstdlib>
 
+#include "common/text.h"
 #include "log/redact.h"
 
 namespace qs::config {
@@ -16,22 +16,13 @@ struct Setting {
   const char* expectation;  // shown when apply refuses a value
 };
 
-bool ParseInt(const std::string& s, int64_t lo, int64_t hi, int64_t* out) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return false;
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 template <typename T>
 std::function<bool(const std::string&, Config&)> IntSetting(T Config::*field,
                                                             int64_t lo,
                                                             int64_t hi) {
   return [=](const std::string& s, Config& c) {
     int64_t v;
-    if (!ParseInt(s, lo, hi, &v)) return false;
+    if (!ParseInteger(s, lo, hi, &v)) return false;
     c.*field = static_cast<T>(v);
     return true;
   };
@@ -46,7 +37,7 @@ bool ParseHostPort(const std::string& s, HostPort* out) {
   }
   if (!IpAddress::Parse(host) && host != "localhost") return false;
   int64_t port;
-  if (!ParseInt(s.substr(colon + 1), 0, 65535, &port)) return false;
+  if (!ParseInteger(s.substr(colon + 1), 0, 65535, &port)) return false;
   out->host = host == "localhost" ? "127.0.0.1" : host;
   out->port = static_cast<uint16_t>(port);
   return true;

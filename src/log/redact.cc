@@ -9,6 +9,8 @@
 #include <set>
 #include <vector>
 
+#include "common/text.h"
+
 namespace qs::log {
 namespace {
 
@@ -41,10 +43,6 @@ std::string PercentDecode(std::string_view s) {
     }
   }
   return out;
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
 }
 
 // libpq takes a string for a URI only with these exact prefixes.

@@ -2,24 +2,17 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/text.h"
+
 namespace qs::ratelimit {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-// Digits only, at most `max_digits`, value in [lo, hi].
+// ParseDecimal into an int: every bound here fits one.
 bool ParseBounded(std::string_view s, size_t max_digits, int lo, int hi,
                   int* out) {
-  if (s.empty() || s.size() > max_digits) return false;
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
+  int64_t v;
+  if (!ParseDecimal(s, max_digits, lo, hi, &v)) return false;
+  *out = static_cast<int>(v);
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/await.h"
+#include "common/text.h"
 #include "log/log.h"
 #include "ratelimit/redis_reply.h"
 
@@ -57,10 +58,6 @@ ReplyPtr Command(redisContext* ctx,
       static_cast<redisReply*>(redisCommandArgv(ctx, argc, argv, lens)));
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 timeval ToTimeval(std::chrono::milliseconds ms) {
   if (ms.count() < 1) ms = std::chrono::milliseconds(1);
   timeval tv{};
@@ -102,20 +99,6 @@ bool PercentDecode(std::string_view in, std::string* out) {
     *out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
-  return true;
-}
-
-// Digits only, at most `max_digits` of them, value in [lo, hi].
-bool ParseNumber(std::string_view s, size_t max_digits, int64_t lo, int64_t hi,
-                 int64_t* out) {
-  if (s.empty() || s.size() > max_digits) return false;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
   return true;
 }
 
@@ -205,7 +188,7 @@ Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
   }
   if (has_port) {
     int64_t port;
-    if (!ParseNumber(port_text, 5, 1, 65535, &port)) {
+    if (!ParseDecimal(port_text, 5, 1, 65535, &port)) {
       return UrlError("the port must be a number from 1 to 65535");
     }
     o.port = static_cast<int>(port);
@@ -213,7 +196,7 @@ Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
 
   if (!path.empty()) {
     int64_t db;
-    if (!ParseNumber(path, 9, 0, 999999999, &db)) {
+    if (!ParseDecimal(path, 9, 0, 999999999, &db)) {
       return UrlError("the path must be a database number, e.g. /0");
     }
     o.db = static_cast<int>(db);
