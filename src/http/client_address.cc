@@ -1,5 +1,7 @@
 #include "http/client_address.h"
 
+#include "http/header_syntax.h"
+
 namespace qs::http {
 namespace {
 
@@ -12,13 +14,6 @@ bool IsTrusted(const std::string& address, const std::vector<Cidr>& trusted) {
   return false;
 }
 
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 std::string ResolveClientAddress(
@@ -26,15 +21,9 @@ std::string ResolveClientAddress(
     const std::vector<Cidr>& trusted) {
   if (!forwarded_for || !IsTrusted(peer, trusted)) return peer;
   std::vector<std::string> hops;
-  size_t start = 0;
-  while (start <= forwarded_for->size()) {
-    size_t comma = forwarded_for->find(',', start);
-    std::string hop = Trim(forwarded_for->substr(
-        start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (!hop.empty()) hops.push_back(hop);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  ForEachListElement(*forwarded_for, [&](std::string_view hop) {
+    if (!hop.empty()) hops.emplace_back(hop);
+  });
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
     if (!IpAddress::Parse(*it)) return peer;  // garbage: trust nothing of it
     if (!IsTrusted(*it, trusted)) return *it;

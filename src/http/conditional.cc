@@ -3,11 +3,10 @@
 #include <cstddef>
 
 #include "auth/sha256.h"
+#include "http/header_syntax.h"
 
 namespace qs::http {
 namespace {
-
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -15,17 +14,6 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsEtagc(char ch) {
   auto c = static_cast<unsigned char>(ch);
   return c == 0x21 || (c >= 0x23 && c <= 0x7E) || c >= 0x80;
-}
-
-// tchar (RFC 9110 5.6.2)
-bool IsTchar(char ch) {
-  auto c = static_cast<unsigned char>(ch);
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-         std::string_view::npos;
 }
 
 // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
@@ -39,23 +27,6 @@ bool IsQdtext(char ch) {
 bool IsQuotedPairByte(char ch) {
   auto c = static_cast<unsigned char>(ch);
   return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 int HexValue(char c) {

@@ -8,37 +8,10 @@
 #include <cstddef>
 #include <memory>
 
+#include "http/header_syntax.h"
+
 namespace qs::http {
 namespace {
-
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-bool IsTchar(char ch) {
-  auto c = static_cast<unsigned char>(ch);
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-         std::string_view::npos;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in
 // thousandths (0..1000), or nullopt.
@@ -172,27 +145,21 @@ std::string_view EncodingName(Encoding encoding) {
 Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding) {
   if (!accept_encoding) return Encoding::kIdentity;
   std::optional<int> gzip, zstd, identity, any;
-  std::string_view rest = *accept_encoding;
-  while (true) {
-    size_t comma = rest.find(',');
-    std::string_view item = TrimOws(rest.substr(0, comma));
-    if (!item.empty()) {
-      if (std::optional<Element> e = ParseElement(item)) {
-        if (EqualsIgnoreCase(e->coding, "gzip") ||
-            EqualsIgnoreCase(e->coding, "x-gzip")) {
-          KeepLowest(&gzip, e->weight);
-        } else if (EqualsIgnoreCase(e->coding, "zstd")) {
-          KeepLowest(&zstd, e->weight);
-        } else if (EqualsIgnoreCase(e->coding, "identity")) {
-          KeepLowest(&identity, e->weight);
-        } else if (e->coding == "*") {
-          KeepLowest(&any, e->weight);
-        }
-      }
+  ForEachListElement(*accept_encoding, [&](std::string_view item) {
+    if (item.empty()) return;
+    std::optional<Element> e = ParseElement(item);
+    if (!e) return;
+    if (EqualsIgnoreCase(e->coding, "gzip") ||
+        EqualsIgnoreCase(e->coding, "x-gzip")) {
+      KeepLowest(&gzip, e->weight);
+    } else if (EqualsIgnoreCase(e->coding, "zstd")) {
+      KeepLowest(&zstd, e->weight);
+    } else if (EqualsIgnoreCase(e->coding, "identity")) {
+      KeepLowest(&identity, e->weight);
+    } else if (e->coding == "*") {
+      KeepLowest(&any, e->weight);
     }
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
+  });
   int gzip_q = gzip.value_or(any.value_or(0));
   int zstd_q = zstd.value_or(any.value_or(0));
   // Unnamed identity is only the fallback: it beats nothing.

@@ -1,8 +1,9 @@
 #include "http/request_framer.h"
 
-#include <strings.h>
-
 #include <algorithm>
+
+#include "common/text.h"
+#include "http/header_syntax.h"
 
 namespace qs::http {
 namespace {
@@ -14,21 +15,6 @@ constexpr size_t kMaxChunkLine = 1024;
 constexpr size_t kMaxChunkSizeDigits = 8;
 constexpr size_t kMaxContentLengthDigits = 18;
 
-bool IsTchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-      (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // field-vchar, SP, HTAB and obs-text; no other control byte, no DEL.
 bool IsFieldValueChar(unsigned char c) {
   return c == '\t' || (c >= 0x20 && c != 0x7F);
@@ -36,25 +22,12 @@ bool IsFieldValueChar(unsigned char c) {
 
 bool IsTargetChar(unsigned char c) { return c > 0x20 && c < 0x7F; }
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         (a.empty() || strncasecmp(a.data(), b.data(), a.size()) == 0);
 }
 
 FrameResult Fail(int status, const char* title, const char* detail) {
@@ -74,27 +47,15 @@ FrameResult TooLarge() {
 
 FrameResult NeedMore() { return FrameResult{}; }
 
-// Calls `each` with every comma-separated element of `value`, trimmed.
-template <typename F>
-void ForEachListElement(std::string_view value, F each) {
-  for (;;) {
-    size_t comma = value.find(',');
-    each(Trim(value.substr(0, comma)));
-    if (comma == std::string_view::npos) return;
-    value.remove_prefix(comma + 1);
-  }
-}
-
 // Parses one header-field line (no CRLF) into `out`; false if malformed.
 bool ParseFieldLine(std::string_view line, HeaderField* out) {
   size_t colon = line.find(':');
   if (colon == std::string_view::npos || colon == 0) return false;
   std::string_view name = line.substr(0, colon);
-  if (!std::all_of(name.begin(), name.end(),
-                   [](char c) { return IsTchar(static_cast<unsigned char>(c)); })) {
+  if (!std::all_of(name.begin(), name.end(), IsTchar)) {
     return false;
   }
-  std::string_view value = Trim(line.substr(colon + 1));
+  std::string_view value = TrimOws(line.substr(colon + 1));
   if (!std::all_of(value.begin(), value.end(), [](char c) {
         return IsFieldValueChar(static_cast<unsigned char>(c));
       })) {
@@ -116,7 +77,8 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
   for (;;) {
     if (p - body_start > max_raw) return TooLarge();
     size_t crlf = buf.find("\r\n", p);
-    size_t line_len = crlf == std::string_view::npos ? buf.size() - p : crlf - p;
+    size_t line_len =
+        crlf == std::string_view::npos ? buf.size() - p : crlf - p;
     if (line_len > kMaxChunkLine) return BadRequest("Malformed chunked body");
     if (crlf == std::string_view::npos) return NeedMore();
     std::string_view line = buf.substr(p, crlf - p);
@@ -135,7 +97,7 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
     if (digits == 0) return BadRequest("Malformed chunked body");
     std::string_view ext = line.substr(digits);
     // chunk-ext: BWS ";" ... ; only its characters are checked.
-    std::string_view ext_trimmed = Trim(ext);
+    std::string_view ext_trimmed = TrimOws(ext);
     if (!ext_trimmed.empty() && ext_trimmed.front() != ';') {
       return BadRequest("Malformed chunked body");
     }
@@ -158,7 +120,8 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
   size_t trailer_bytes = 0;
   for (;;) {
     size_t crlf = buf.find("\r\n", p);
-    size_t line_len = crlf == std::string_view::npos ? buf.size() - p : crlf - p;
+    size_t line_len =
+        crlf == std::string_view::npos ? buf.size() - p : crlf - p;
     trailer_bytes += line_len + 2;
     if (trailer_bytes > limits.max_header_bytes) {
       return Fail(431, "Request Header Fields Too Large",
@@ -194,9 +157,7 @@ FrameResult ParseRequestLine(std::string_view line, FramedRequest* out) {
   std::string_view method = line.substr(0, sp1);
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string_view version = line.substr(sp2 + 1);
-  if (!std::all_of(method.begin(), method.end(), [](char c) {
-        return IsTchar(static_cast<unsigned char>(c));
-      }) ||
+  if (!std::all_of(method.begin(), method.end(), IsTchar) ||
       !std::all_of(target.begin(), target.end(), [](char c) {
         return IsTargetChar(static_cast<unsigned char>(c));
       })) {
@@ -227,7 +188,8 @@ std::string_view FramedRequest::path() const {
         EqualsIgnoreCase(t.substr(0, scheme.size()), scheme)) {
       t.remove_prefix(scheme.size());
       size_t slash = t.find_first_of("/?");
-      t = slash == std::string_view::npos ? std::string_view() : t.substr(slash);
+      t = slash == std::string_view::npos ? std::string_view()
+                                          : t.substr(slash);
       break;
     }
   }
@@ -317,7 +279,7 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
   while (p < head_end - 2) {
     size_t crlf = buf.find("\r\n", p);  // found: the head ends in CRLF CRLF
     std::string_view field = buf.substr(p, crlf - p);
-    if (IsBlank(field.front())) {
+    if (IsOws(field.front())) {
       return BadRequest("Folded header field lines are not accepted");
     }
     if (req.headers.size() == limits.max_header_fields) {
@@ -340,14 +302,12 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
     if (f.name == "content-length") {
       bool ok = true;
       ForEachListElement(f.value, [&](std::string_view v) {
-        if (v.empty() || v.size() > kMaxContentLengthDigits ||
-            !std::all_of(v.begin(), v.end(),
-                         [](char c) { return c >= '0' && c <= '9'; })) {
+        int64_t parsed;
+        if (!ParseDecimal(v, kMaxContentLengthDigits, 0, INT64_MAX, &parsed)) {
           ok = false;
           return;
         }
-        size_t n = 0;
-        for (char c : v) n = n * 10 + static_cast<size_t>(c - '0');
+        size_t n = static_cast<size_t>(parsed);
         if (content_length && *content_length != n) ok = false;
         content_length = n;
       });
@@ -355,7 +315,8 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
     } else if (f.name == "transfer-encoding") {
       has_transfer_encoding = true;
       chunked = EqualsIgnoreCase(f.value, "chunked");
-      if (!chunked) return BadRequest("Only the chunked transfer coding is accepted");
+      if (!chunked)
+        return BadRequest("Only the chunked transfer coding is accepted");
     } else if (f.name == "authorization") {
       ++authorizations;
     } else if (f.name == "connection") {
