@@ -1,24 +1,23 @@
 // The connection rules on a real `serve` over raw sockets: pipelining,
 // malformed framing, slow and never-reading clients, running out of file
 // descriptors, and an admin listener that answers while PostgreSQL hangs.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <netinet/tcp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <random>
 #include <chrono>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -26,105 +25,13 @@
 
 #include "support/env.h"
 #include "support/fixture.h"
+#include "support/raw_connection.h"
 
 namespace qs::testing {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-// A plain TCP client: writes raw bytes, reads whatever comes back.
-class RawConnection {
- public:
-  explicit RawConnection(int port, int receive_buffer = 0) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (receive_buffer > 0) {
-      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer,
-                 sizeof receive_buffer);
-    }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ =
-        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  bool connected() const { return connected_; }
-  int fd() const { return fd_; }
-
-  bool Write(const std::string& bytes) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = send(fd_, bytes.data() + done, bytes.size() - done,
-                       MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // Reads until the peer closes or `timeout` passes; `*closed` says which.
-  std::string ReadAll(milliseconds timeout, bool* closed = nullptr) {
-    std::string out;
-    auto deadline = steady_clock::now() + timeout;
-    bool eof = false;
-    while (steady_clock::now() < deadline) {
-      auto left = std::chrono::duration_cast<milliseconds>(
-          deadline - steady_clock::now());
-      timeval tv{static_cast<time_t>(left.count() / 1000),
-                 static_cast<suseconds_t>((left.count() % 1000) * 1000 + 1)};
-      setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      char buf[65536];
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        eof = true;
-        break;
-      }
-      if (n < 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    if (closed) *closed = eof;
-    return out;
-  }
-
-  // Reads until `count` complete responses have arrived (or the timeout).
-  std::string ReadResponses(size_t count, milliseconds timeout) {
-    std::string out;
-    auto deadline = steady_clock::now() + timeout;
-    while (CountResponses(out) < count && steady_clock::now() < deadline) {
-      timeval tv{0, 100000};
-      setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      char buf[65536];
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n == 0) break;
-      if (n > 0) out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
-  // Complete responses (head and Content-Length body) at the start of `s`.
-  static size_t CountResponses(const std::string& s) {
-    size_t count = 0, pos = 0;
-    for (;;) {
-      size_t head_end = s.find("\r\n\r\n", pos);
-      if (head_end == std::string::npos) return count;
-      std::string head = s.substr(pos, head_end - pos);
-      size_t length = 0;
-      size_t cl = head.find("Content-Length: ");
-      if (cl != std::string::npos) length = std::stoul(head.substr(cl + 16));
-      if (s.size() < head_end + 4 + length) return count;
-      pos = head_end + 4 + length;
-      ++count;
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 // The status codes of the responses in `s`, in order.
 std::vector<int> Statuses(const std::string& s) {
@@ -239,8 +146,8 @@ TEST_F(EdgeHardeningTest, PipelinesSplitAcrossManyWritesAreAllAnswered) {
         setsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         size_t at = 0;
         while (at < burst.size()) {
-          size_t n = std::min(burst.size() - at,
-                              static_cast<size_t>(1 + rng() % 200));
+          size_t n =
+              std::min(burst.size() - at, static_cast<size_t>(1 + rng() % 200));
           c.Write(burst.substr(at, n));
           at += n;
           std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
@@ -262,13 +169,15 @@ TEST_F(EdgeHardeningTest, PipelinedHealthChecksAreEachAnswered) {
   Service service(env_, db_->url(), redis_url());
   RawConnection c(service.admin_port());
   std::string burst;
-  for (int i = 0; i < 10; ++i) burst += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 10; ++i)
+    burst += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_TRUE(c.Write(burst));
   std::string got = c.ReadResponses(10, milliseconds(5000));
   EXPECT_EQ(Statuses(got), std::vector<int>(10, 200)) << got;
 }
 
-TEST_F(EdgeHardeningTest, MalformedFramingGetsProblemDetailsAndAClosedConnection) {
+TEST_F(EdgeHardeningTest,
+       MalformedFramingGetsProblemDetailsAndAClosedConnection) {
   Service service(env_, db_->url(), redis_url());
   struct Case {
     std::string name;
@@ -282,12 +191,14 @@ TEST_F(EdgeHardeningTest, MalformedFramingGetsProblemDetailsAndAClosedConnection
       {"two different lengths",
        line + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
       {"length and chunked",
-       line + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       line +
+           "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
        400},
       {"broken chunk size",
-       line + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400},
-      {"unknown transfer coding",
-       line + "Transfer-Encoding: gzip\r\n\r\n", 400},
+       line + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+       400},
+      {"unknown transfer coding", line + "Transfer-Encoding: gzip\r\n\r\n",
+       400},
       {"bare line feed", "GET /query/status HTTP/1.1\nHost: x\n\n", 400},
       {"folded header", line + "X-A: b\r\n c\r\n\r\n", 400},
       {"space before colon", line + "X-A : b\r\n\r\n", 400},
@@ -390,8 +301,8 @@ TEST_F(EdgeHardeningTest, OutOfFileDescriptorsDoesNotSpinAndRecovers) {
   ASSERT_EQ(Statuses(kept.ReadResponses(1, milliseconds(5000))),
             std::vector<int>{200});
 
-  ProcessResult limit = RunProcess(
-      {"prlimit", "--pid", std::to_string(pid), "--nofile=200:200"});
+  ProcessResult limit =
+      RunProcess({"prlimit", "--pid", std::to_string(pid), "--nofile=200:200"});
   ASSERT_EQ(limit.exit_code, 0) << limit.err;
   std::vector<std::unique_ptr<RawConnection>> flood;
   for (int i = 0; i < 400; ++i) {
@@ -478,15 +389,15 @@ TEST_F(EdgeHardeningTest, HealthzAnswersAtOnceWhilePostgresIsFrozen) {
     auto until = steady_clock::now() + std::chrono::seconds(4);
     while (steady_clock::now() < until) {
       auto t = steady_clock::now();
-      HttpResponse h = HttpRequest(service.admin_port(), "GET", "/healthz", {},
-                                   2000);
+      HttpResponse h =
+          HttpRequest(service.admin_port(), "GET", "/healthz", {}, 2000);
       worst_healthz = std::max(
           worst_healthz,
           std::chrono::duration_cast<milliseconds>(steady_clock::now() - t));
       EXPECT_EQ(h.status, 200);
       t = steady_clock::now();
-      HttpResponse r = HttpRequest(service.admin_port(), "GET", "/readyz", {},
-                                   2000);
+      HttpResponse r =
+          HttpRequest(service.admin_port(), "GET", "/readyz", {}, 2000);
       worst_readyz = std::max(
           worst_readyz,
           std::chrono::duration_cast<milliseconds>(steady_clock::now() - t));

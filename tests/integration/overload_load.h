@@ -5,9 +5,6 @@
 // the server closes it) and reads the whole answer, so a loop of them is a
 // closed-loop client whose rate is what the server sustains. Loopback only.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/raw_connection.h"
 
 namespace qs::testing {
 
@@ -35,9 +34,9 @@ class Connection {
   // A `timeout_ms` of 0 sends and closes at once without reading.
   int Send(const std::string& request, int timeout_ms) {
     if (fd_ < 0 && !Connect()) return 0;
-    if (!WriteAll(request)) {
+    if (!SendAll(fd_, request)) {
       Close();
-      if (!Connect() || !WriteAll(request)) return 0;
+      if (!Connect() || !SendAll(fd_, request)) return 0;
     }
     if (timeout_ms <= 0) {
       Close();
@@ -84,32 +83,12 @@ class Connection {
 
  private:
   bool Connect() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return false;
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      Close();
-      return false;
-    }
-    return true;
+    fd_ = ConnectLoopback(port_, /*receive_buffer=*/0, /*no_delay=*/true);
+    return fd_ >= 0;
   }
   void Close() {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
-  }
-  bool WriteAll(const std::string& s) {
-    size_t off = 0;
-    while (off < s.size()) {
-      ssize_t n = send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
   }
   bool ReadSome(int timeout_ms) {
     pollfd p{fd_, POLLIN, 0};
@@ -141,14 +120,8 @@ class Connection {
 class OpenLoopConnection {
  public:
   explicit OpenLoopConnection(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ok_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    fd_ = ConnectLoopback(port, /*receive_buffer=*/0, /*no_delay=*/true);
+    ok_ = fd_ >= 0;
     if (ok_) {
       reader_ = std::thread([fd = fd_] {
         char buf[65536];
@@ -158,17 +131,13 @@ class OpenLoopConnection {
     }
   }
   ~OpenLoopConnection() {
+    if (fd_ < 0) return;
     shutdown(fd_, SHUT_RDWR);
     if (reader_.joinable()) reader_.join();
     close(fd_);
   }
   bool Write(const std::string& s) {
-    size_t off = 0;
-    while (ok_ && off < s.size()) {
-      ssize_t n = send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) ok_ = false;
-      if (n > 0) off += static_cast<size_t>(n);
-    }
+    if (ok_ && !SendAll(fd_, s)) ok_ = false;
     return ok_;
   }
 

@@ -3,10 +3,7 @@
 // every count is decided within the Redis timeout, the queue stays bounded,
 // and shutdown answers or discards what is queued without calling into
 // objects that may be gone.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +15,7 @@
 #include <vector>
 
 #include "ratelimit/redis_window_counter.h"
+#include "support/raw_connection.h"
 
 namespace qs::ratelimit {
 namespace {
@@ -29,18 +27,10 @@ using std::chrono::steady_clock;
 // the kernel's backlog, and every command waits for its timeout.
 class SilentServer {
  public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, 64);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+  SilentServer() { fd_ = qs::testing::ListenLoopback(64, &port_); }
+  ~SilentServer() {
+    if (fd_ >= 0) close(fd_);
   }
-  ~SilentServer() { close(fd_); }
   int port() const { return port_; }
 
  private:
