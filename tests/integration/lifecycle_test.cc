@@ -90,13 +90,10 @@ TEST_F(LifecycleTest, SigtermDuringSlowRequestsFinishesThemAllAndExitsZero) {
 
   auto sigterm_at = std::chrono::steady_clock::now();
   service.process().Signal(SIGTERM);
-  HttpResponse ready;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        ready = HttpGet(service.admin_port(), "/readyz");
-        return ready.status == 503;
-      },
-      1000))
+  HttpResponse ready =
+      PollUntil([&] { return HttpGet(service.admin_port(), "/readyz"); },
+                [](const HttpResponse& r) { return r.status == 503; }, 1000);
+  EXPECT_EQ(ready.status, 503)
       << "readyz answered " << ready.status << " after SIGTERM";
   // Past the drain delay the process waits for the requests alone.
   std::this_thread::sleep_for(std::chrono::milliseconds(3000) -

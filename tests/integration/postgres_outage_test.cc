@@ -125,26 +125,18 @@ TEST_F(PostgresOutageTest, StoppedDatabaseGives500AndRecoversWithoutARestart) {
   // lookup. Neither may pass for "not authenticated" or leak internals. The
   // per-instance status cache may answer until its change listener notices
   // the lost connection (well under a second), never longer.
-  HttpResponse first;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        first = poll(cached);
-        return first.status != 200;
-      },
-      2000))
-      << "still 200 two seconds into the outage";
+  HttpResponse first =
+      PollUntil([&] { return poll(cached); },
+                [](const HttpResponse& r) { return r.status != 200; }, 2000);
+  EXPECT_NE(first.status, 200) << "still 200 two seconds into the outage";
   ExpectBare500(first, "cached key");
   ExpectBare500(poll(cached), "cached key, again");
   ExpectBare500(poll(uncached), "uncached key");
   // Readiness is a background check's result, at most about a second old.
-  HttpResponse ready;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        ready = HttpGet(service.admin_port(), "/readyz");
-        return ready.status == 503;
-      },
-      3000))
-      << ready.body;
+  HttpResponse ready =
+      PollUntil([&] { return HttpGet(service.admin_port(), "/readyz"); },
+                [](const HttpResponse& r) { return r.status == 503; }, 3000);
+  EXPECT_EQ(ready.status, 503) << ready.body;
   EXPECT_EQ(HttpGet(service.admin_port(), "/healthz").status, 200);
   EXPECT_GT(service.Metric("querystatus_postgres_errors_total"), 0);
 

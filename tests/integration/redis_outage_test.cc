@@ -76,14 +76,13 @@ TEST_F(RedisOutageTest, FailOpenServesDuringTheOutageAndLimitsAgainAfter) {
   EXPECT_EQ(service.Metric(kFailOpen) - fail_open_before, 6);
   // Fail-open: readiness does not depend on Redis, but the body tells
   // (once the background check, at most about a second old, has run).
-  HttpResponse ready;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        ready = HttpGet(service.admin_port(), "/readyz");
-        return ready.body.find("\"redis\":\"unavailable\"") !=
-               std::string::npos;
+  HttpResponse ready = PollUntil(
+      [&] { return HttpGet(service.admin_port(), "/readyz"); },
+      [](const HttpResponse& r) {
+        return r.body.find("\"redis\":\"unavailable\"") != std::string::npos;
       },
-      3000))
+      3000);
+  EXPECT_NE(ready.body.find("\"redis\":\"unavailable\""), std::string::npos)
       << ready.body;
   EXPECT_EQ(ready.status, 200) << ready.body;
   EXPECT_NE(service.log().find("ratelimit_fail_open"), std::string::npos);
@@ -140,14 +139,10 @@ TEST_F(RedisOutageTest, FailClosedAnswers500AndFailsReadinessUntilRedisIsBack) {
         << internal << " in " << r.body;
   }
   EXPECT_EQ(service.Metric(fail_closed) - before, 1);
-  HttpResponse ready;
-  EXPECT_TRUE(Eventually(
-      [&] {
-        ready = HttpGet(service.admin_port(), "/readyz");
-        return ready.status == 503;
-      },
-      3000))
-      << ready.body;
+  HttpResponse ready =
+      PollUntil([&] { return HttpGet(service.admin_port(), "/readyz"); },
+                [](const HttpResponse& r) { return r.status == 503; }, 3000);
+  EXPECT_EQ(ready.status, 503) << ready.body;
 
   redis_->Start();
   EXPECT_TRUE(Eventually([&] { return Poll(service).status == 200; }, 5000));

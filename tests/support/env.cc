@@ -241,4 +241,17 @@ bool Eventually(const std::function<bool()>& done, int timeout_ms) {
   return done();
 }
 
+HttpResponse PollUntil(const std::function<HttpResponse()>& get,
+                       const std::function<bool(const HttpResponse&)>& done,
+                       int timeout_ms) {
+  HttpResponse last;
+  Eventually(
+      [&] {
+        last = get();
+        return done(last);
+      },
+      timeout_ms);
+  return last;
+}
+
 }  // namespace qs::testing

@@ -110,4 +110,11 @@ class RedisServer {
 // Polls `done` every 20 ms until it is true or `timeout_ms` passed.
 bool Eventually(const std::function<bool()>& done, int timeout_ms);
 
+// Calls `get` every 20 ms until `done` holds for its answer or `timeout_ms`
+// passed, and returns the last answer: the caller asserts on it, so a
+// failure shows what the server said last.
+HttpResponse PollUntil(const std::function<HttpResponse()>& get,
+                       const std::function<bool(const HttpResponse&)>& done,
+                       int timeout_ms);
+
 }  // namespace qs::testing
