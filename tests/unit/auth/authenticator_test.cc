@@ -13,6 +13,7 @@
 #include "auth/sha256.h"
 #include "auth/token.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_key_store.h"
 
 namespace qs::auth {
 namespace {
@@ -20,39 +21,7 @@ namespace {
 using std::chrono::milliseconds;
 
 using qs::testing::FakeClock;
-
-// Keys by token hash; counts lookups; can be told to fail.
-class FakeKeyStore final : public store::KeyStore {
- public:
-  Result<std::optional<store::KeyRecord>> FindByTokenHash(
-      const std::string& token_hash) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++calls_;
-    if (fail_) return *fail_;
-    auto it = keys_.find(token_hash);
-    if (it == keys_.end()) return std::optional<store::KeyRecord>();
-    return std::optional<store::KeyRecord>(it->second);
-  }
-
-  void Add(const std::string& token, store::KeyRecord r) {
-    std::lock_guard<std::mutex> lock(mu_);
-    keys_[Sha256Hex(token)] = r;
-  }
-  void FailWith(std::optional<Error> e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    fail_ = std::move(e);
-  }
-  int calls() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::string, store::KeyRecord> keys_;
-  std::optional<Error> fail_;
-  int calls_ = 0;
-};
+using qs::testing::FakeKeyStore;
 
 // A token of the shape `key create` makes ("qsk_" + 43 base64url
 // characters), named for the test.

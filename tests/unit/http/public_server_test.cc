@@ -9,9 +9,11 @@
 #include <memory>
 
 #include "auth/authenticator.h"
-#include "auth/sha256.h"
 #include "common/worker_pool.h"
 #include "fakes/fake_clock.h"
+#include "fakes/fake_key_store.h"
+#include "fakes/fake_query_store.h"
+#include "fakes/fake_window_counter.h"
 #include "ratelimit/hourly_limiter.h"
 #include "support/http_client.h"
 
@@ -19,52 +21,15 @@ namespace qs::http {
 namespace {
 
 using qs::testing::FakeClock;
+using qs::testing::FakeKeyStore;
+using qs::testing::FakeQueryStore;
+using qs::testing::FakeWindowCounter;
 using qs::testing::HttpRequest;
 using qs::testing::HttpResponse;
 using qs::testing::StatusTarget;
 
 // The shape `key create` makes: "qsk_" and 43 base64url characters.
 constexpr char kToken[] = "qsk_test_token_for_the_edgexxxxxxxxxxxxxxxxxxxA";
-
-class FakeKeys final : public store::KeyStore {
- public:
-  Result<std::optional<store::KeyRecord>> FindByTokenHash(
-      const std::string& hash) override {
-    if (hash != auth::Sha256Hex(kToken))
-      return std::optional<store::KeyRecord>();
-    store::KeyRecord k;
-    k.key_id = 7;
-    k.license_id = 3;
-    k.key_rate_limit = 2;
-    return std::optional<store::KeyRecord>(k);
-  }
-};
-
-class FakeCounter final : public ratelimit::WindowCounter {
- public:
-  Result<int64_t> Increment(const std::string& bucket, int64_t,
-                            int64_t) override {
-    return ++counts[bucket];
-  }
-  std::map<std::string, int64_t> counts;
-};
-
-class FakeQueries final : public store::QueryStore {
- public:
-  Result<store::SnapshotPtr> ReadStatus(
-      const store::StatusLookup& lookup) override {
-    if (failing) return Error::Unavailable("db down: secret internal text");
-    if (lookup.schedule_id != "q1")
-      return Error::NotFound("query status not found");
-    auto s = std::make_shared<store::StatusSnapshot>();
-    s->status = QueryStatusCode::kSuccess;
-    s->total_rows = 2;
-    s->rows_json = R"({"a":1},{"a":2})";
-    s->rows_returned = 2;
-    return store::SnapshotPtr(s);
-  }
-  bool failing = false;
-};
 
 class PublicServerTest : public ::testing::Test {
  protected:
@@ -74,7 +39,19 @@ class PublicServerTest : public ::testing::Test {
         service_(authenticator_, limiter_, queries_, metrics_, {5, ""}),
         workers_(2, 100),
         server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_,
-                metrics_) {}
+                metrics_) {
+    store::KeyRecord k;
+    k.key_id = 7;
+    k.license_id = 3;
+    k.key_rate_limit = 2;
+    keys_.Add(kToken, k);
+    auto s = std::make_shared<store::StatusSnapshot>();
+    s->status = QueryStatusCode::kSuccess;
+    s->total_rows = 2;
+    s->rows_json = R"({"a":1},{"a":2})";
+    s->rows_returned = 2;
+    queries_.Set(s);
+  }
 
   void SetUp() override { ASSERT_FALSE(server_.Start().has_value()); }
 
@@ -95,9 +72,9 @@ class PublicServerTest : public ::testing::Test {
 
   FakeClock clock_;
   metrics::Metrics metrics_;
-  FakeKeys keys_;
-  FakeCounter counter_;
-  FakeQueries queries_;
+  FakeKeyStore keys_;
+  FakeWindowCounter counter_;
+  FakeQueryStore queries_;
   auth::Authenticator authenticator_;
   ratelimit::HourlyLimiter limiter_;
   api::StatusService service_;
@@ -177,7 +154,7 @@ TEST_F(PublicServerTest, UnknownQueryIs404StatusNotFound) {
 }
 
 TEST_F(PublicServerTest, DatabaseFailureIs500WithoutInternalsOrRateHeaders) {
-  queries_.failing = true;
+  queries_.FailWith(Error::Unavailable("db down: secret internal text"));
   auto r = Get(R"({"schedule_id":"q1"})");
   ASSERT_EQ(r.status, 500);
   EXPECT_EQ(r.header("access-control-allow-origin"), "*");
