@@ -8,9 +8,6 @@
 // that coding. Compress with gzip and with zstd, at a level the input
 // picks, gives bytes that zlib and libzstd decode (every member, every
 // frame) back to the body, and the same bytes twice.
-#include <zlib.h>
-#include <zstd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,12 +16,15 @@
 
 #include "fuzz/fuzz_check.h"
 #include "http/content_coding.h"
+#include "support/content_decoders.h"
 
 namespace {
 
 using qs::http::ChooseEncoding;
 using qs::http::Compress;
 using qs::http::Encoding;
+using qs::testing::Gunzip;
+using qs::testing::Unzstd;
 
 char Lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
@@ -72,59 +72,6 @@ void Refusals(std::string_view header, bool* gzip, bool* zstd) {
     if (comma == std::string_view::npos) return;
     header.remove_prefix(comma + 1);
   }
-}
-
-std::optional<std::string> Gunzip(std::string_view in) {
-  std::string out;
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  char buf[4096];
-  bool ok = false;
-  while (true) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    int rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) {
-        ok = true;
-        break;
-      }
-      if (inflateReset(&zs) != Z_OK) break;
-      continue;
-    }
-    if (rc != Z_OK) break;
-  }
-  inflateEnd(&zs);
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-std::optional<std::string> Unzstd(std::string_view in) {
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  if (!dctx) return std::nullopt;
-  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 23);
-  std::string out;
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  char buf[4096];
-  size_t last = 1;
-  bool error = false;
-  while (!error && (input.pos < input.size || last != 0)) {
-    ZSTD_outBuffer output{buf, sizeof buf, 0};
-    size_t before = input.pos;
-    last = ZSTD_decompressStream(dctx, &output, &input);
-    if (ZSTD_isError(last)) {
-      error = true;
-      break;
-    }
-    out.append(buf, output.pos);
-    if (output.pos == 0 && input.pos == before) error = last != 0;
-  }
-  ZSTD_freeDCtx(dctx);
-  if (error || in.empty()) return std::nullopt;
-  return out;
 }
 
 void CheckChoice(std::string_view header) {

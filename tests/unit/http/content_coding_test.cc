@@ -1,7 +1,6 @@
 #include "http/content_coding.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 // ZSTD_getFrameHeader and ZSTD_getCParams, to check the frames made.
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
@@ -11,74 +10,13 @@
 #include <random>
 #include <string>
 
+#include "support/content_decoders.h"
+
 namespace qs::http {
 namespace {
 
-// --- Decoders, for the tests only ------------------------------------------
-// They read what a client would: every gzip member, every zstd frame, one
-// after the other, and the zstd decoder refuses windows above 8 MB as HTTP
-// decoders may (RFC 9659). nullopt on any error or trailing garbage.
-
-std::optional<std::string> Gunzip(std::string_view in) {
-  std::string out;
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  char buf[16384];
-  bool ok = false;
-  while (true) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    int rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) {
-        ok = true;
-        break;
-      }
-      if (inflateReset(&zs) != Z_OK) break;  // the next member
-      continue;
-    }
-    if (rc != Z_OK) break;
-  }
-  inflateEnd(&zs);
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-std::optional<std::string> Unzstd(std::string_view in) {
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  if (!dctx) return std::nullopt;
-  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 23);
-  std::string out;
-  ZSTD_inBuffer input{in.data(), in.size(), 0};
-  char buf[16384];
-  size_t last = 1;  // nonzero: no frame finished yet
-  bool error = false;
-  while (input.pos < input.size) {
-    ZSTD_outBuffer output{buf, sizeof buf, 0};
-    last = ZSTD_decompressStream(dctx, &output, &input);
-    if (ZSTD_isError(last)) {
-      error = true;
-      break;
-    }
-    out.append(buf, output.pos);
-  }
-  // Flush what the last frame still holds.
-  while (!error && last != 0) {
-    ZSTD_outBuffer output{buf, sizeof buf, 0};
-    last = ZSTD_decompressStream(dctx, &output, &input);
-    if (ZSTD_isError(last) || output.pos == 0) {
-      error = error || ZSTD_isError(last) || last != 0;
-      break;
-    }
-    out.append(buf, output.pos);
-  }
-  ZSTD_freeDCtx(dctx);
-  if (error || last != 0 || in.empty()) return std::nullopt;
-  return out;
-}
+using qs::testing::Gunzip;
+using qs::testing::Unzstd;
 
 std::optional<std::string> Decode(Encoding encoding, std::string_view in) {
   switch (encoding) {
