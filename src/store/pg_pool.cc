@@ -1,6 +1,7 @@
 #include "store/pg_pool.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "log/log.h"
 
@@ -91,6 +92,18 @@ PgRows PgConnection::ExecPrepared(const char* name,
   return PgRows(PQexecPrepared(conn_.get(), name,
                                static_cast<int>(values.size()), values.data(),
                                nullptr, nullptr, 0));
+}
+
+bool PgConnection::ConsumeInput() {
+  return PQconsumeInput(conn_.get()) == 1 && ok();
+}
+
+std::optional<std::string> PgConnection::NextNotification(const char* channel) {
+  while (PGnotify* n = PQnotifies(conn_.get())) {
+    std::unique_ptr<PGnotify, void (*)(void*)> owned(n, PQfreemem);
+    if (std::strcmp(n->relname, channel) == 0) return std::string(n->extra);
+  }
+  return std::nullopt;
 }
 
 PgPool::PgPool(PgPoolOptions options, Prepare prepare,

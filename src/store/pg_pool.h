@@ -91,6 +91,13 @@ class PgConnection {
   // Runs prepared statement `name` with text parameters.
   PgRows ExecPrepared(const char* name, const std::vector<std::string>& params);
 
+  // Reads whatever the server sent, without blocking (for a LISTENing
+  // connection whose socket polled readable); false once it broke.
+  bool ConsumeInput();
+  // The payload of the next notification received on `channel`, if any;
+  // notifications on other channels are dropped.
+  std::optional<std::string> NextNotification(const char* channel);
+
  private:
   struct Finish {
     void operator()(PGconn* c) const { PQfinish(c); }

@@ -1,6 +1,7 @@
-// A pooled PostgreSQL connection that the server closes under a running
-// service: the request that finds it fails, the next one reconnects, and the
-// process still stops cleanly on SIGTERM with exit 0.
+// PostgreSQL connections that break under a running service, the pool's
+// (closed by the server) and the status cache listener's (cut by its
+// deadline while the server is silent): the service recovers and still
+// stops cleanly on SIGTERM with exit 0.
 //
 // The exit code is the point under the AddressSanitizer build that the test
 // command runs: LeakSanitizer makes a process that leaked exit non-zero, and
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "support/env.h"
 #include "support/fixture.h"
@@ -58,6 +60,58 @@ TEST_F(BrokenConnectionTest,
   HttpResponse healed = poll("second");
   EXPECT_EQ(healed.status, 200) << healed.body;
   EXPECT_EQ(poll("third").status, 200);
+
+  service.process().Signal(SIGTERM);
+  int code = service.process().Wait(std::chrono::seconds(30));
+  EXPECT_EQ(code, 0) << service.log();
+}
+
+// Resumes a stopped PostgreSQL backend when it goes out of scope.
+class ContinueGuard {
+ public:
+  explicit ContinueGuard(pid_t pid) : pid_(pid) {}
+  ~ContinueGuard() { kill(pid_, SIGCONT); }
+
+ private:
+  pid_t pid_;
+};
+
+TEST_F(BrokenConnectionTest,
+       ListenerCutDuringItsHeartbeatReconnectsAndSigtermExitsZero) {
+  Service service(env_, db_->url(), env_.redis_url,
+                  {"--database-timeout-ms", "500"});
+  const std::string listener_pid =
+      "SELECT pid::text FROM pg_stat_activity WHERE application_name = "
+      "'querystatus-listener' AND datname = current_database()";
+  std::vector<std::string> pids;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        pids = db_->Query(listener_pid);
+        return pids.size() == 1;
+      },
+      5000))
+      << "no listener session";
+  pid_t backend = static_cast<pid_t>(std::stol(pids[0]));
+  {
+    // A frozen backend: the next heartbeat gets no answer, and its deadline
+    // shuts the socket down under the running statement.
+    ContinueGuard resume(backend);
+    ASSERT_EQ(kill(backend, SIGSTOP), 0) << "cannot stop backend " << backend;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          return service.log().find("\"status_listener_down\"") !=
+                 std::string::npos;
+        },
+        5000))
+        << service.log();
+  }
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return service.log().find("\"status_listener_reconnected\"") !=
+               std::string::npos;
+      },
+      10000))
+      << service.log();
 
   service.process().Signal(SIGTERM);
   int code = service.process().Wait(std::chrono::seconds(30));
