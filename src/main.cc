@@ -83,8 +83,10 @@ int Serve(const Config& c) {
       {c.rate_limit, milliseconds(c.key_cache_ttl_ms), 100000});
   qs::api::StatusService service(authenticator, limiter, queries, metrics,
                                  {c.unauth_rate_limit, c.public_base_url});
-  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics);
+  // Declared before the workers so that it outlives their tasks, which hold
+  // a request's in-flight mark.
   qs::http::Lifecycle lifecycle;
+  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics);
 
   bool redis_decides =
       c.rate_limit_failure_mode == qs::ratelimit::FailureMode::kClosed;

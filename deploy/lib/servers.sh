@@ -161,6 +161,27 @@ qs_build() {
     cmake --build "$dir" -j"$QS_BUILD_JOBS"
 }
 
+# The build directory of a sanitizer tree: "asan" -> <build dir>-asan.
+qs_sanitizer_build_dir() {
+  printf '%s-%s\n' "$(qs_build_dir)" "$1"
+}
+
+# qs_build_sanitized NAME SANITIZERS: configures <build dir>-NAME with
+# -DQS_SANITIZE=SANITIZERS (see CMakeLists.txt) and builds only what the
+# sanitizer runs execute: the binary, unit_tests and integration_tests.
+# Debug keeps assert() on; the sanitizer flags set -O1 themselves.
+qs_build_sanitized() {
+  local name="$1" sanitizers="$2" dir
+  [[ -n "$name" && -n "$sanitizers" ]] ||
+    qs_die "usage: qs_build_sanitized NAME SANITIZERS" || return 1
+  dir="$(qs_sanitizer_build_dir "$name")"
+  qs_log "building with -fsanitize=$sanitizers into $dir"
+  cmake -S "$QS_REPO_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug \
+    -DQS_SANITIZE="$sanitizers" &&
+    cmake --build "$dir" -j"$QS_BUILD_JOBS" \
+      --target querystatus unit_tests integration_tests
+}
+
 # qs_local_lock SCRIPT ARGS...: lets one deploy/local/up or down at a time
 # run in this checkout. Called near the top of SCRIPT; the first call runs
 # SCRIPT again under flock(1) and exits with its status, the call inside

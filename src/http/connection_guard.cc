@@ -69,12 +69,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // is both readable and writable, and its sockets are edge-triggered: a
   // queued answer whose "writable" edge came together with new input is
   // never written. Input is exactly when that happens, so on input with an
-  // answer pending, queue an empty write and flush the transport's queue on
-  // this (its own) thread, which writes out everything queued for the
-  // socket.
+  // answer pending, queue an empty write: the transport re-arms the socket
+  // for writing when it takes that write from its queue (on its next turn,
+  // after this read), and the writable edge then writes everything queued.
+  // (Flushing the transport's queue from here instead would write other
+  // sockets out of turn, and a writable event already collected for one of
+  // them would then find no queue and abort the process.)
   void KickPendingWrite() {
     transport_->asyncWrite(fd_, Pistache::RawBuffer(std::string(), 0));
-    transport_->flush();
   }
 
   // Transport thread, before Pistache closes the socket.
@@ -298,8 +300,11 @@ bool Reply::Send(int status, const std::string& body) {
   std::unique_lock<std::mutex> lock(c->mu_);
   if (!c->BeforeSendLocked(writer_)) return false;
   // Queued under the lock: OnDisconnected cannot run between the check and
-  // the write, so this write never reaches a descriptor reused by a newer
-  // connection (onDisconnection also flushes the queue).
+  // the write, so nothing is queued for a connection already gone. (Pistache
+  // 0.0.5 keys its write queue by descriptor number: a write queued just
+  // before the client disconnects is taken from the queue on the
+  // transport's next turn, before it could accept a new connection onto
+  // the same number only if the listener thread wins that race.)
   auto promise =
       writer_.send(static_cast<Pistache::Http::Code>(status), body);
   lock.unlock();
@@ -421,10 +426,6 @@ void GuardedHandler::onDisconnection(
     conn->OnDisconnected();
     registry_->Remove(conn.get());
   }
-  // Writes already queued for this descriptor go out (or fail) now, before
-  // Pistache closes it: queued later, they could reach a new connection
-  // that reuses the number.
-  transport()->flush();
 }
 
 void GuardedHandler::onInput(const char* buffer, size_t len,

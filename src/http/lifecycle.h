@@ -48,11 +48,11 @@ class Lifecycle {
 
  private:
   void Enter() { in_flight_.fetch_add(1); }
+  // Under the lock: otherwise WaitIdle could see zero and return, and its
+  // caller destroy this object, while the last Leave still notifies.
   void Leave() {
-    if (in_flight_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_all();
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_flight_.fetch_sub(1) == 1) cv_.notify_all();
   }
 
   std::atomic<bool> draining_{false};

@@ -120,9 +120,10 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
   size_t trailer_bytes = 0;
   for (;;) {
     size_t crlf = buf.find("\r\n", p);
-    size_t line_len =
-        crlf == std::string_view::npos ? buf.size() - p : crlf - p;
-    trailer_bytes += line_len + 2;
+    // An incomplete line counts only what has arrived: a prefix of a valid
+    // request must never be refused where the whole is accepted.
+    trailer_bytes += crlf == std::string_view::npos ? buf.size() - p
+                                                    : crlf - p + 2;
     if (trailer_bytes > limits.max_header_bytes) {
       return Fail(431, "Request Header Fields Too Large",
                   "The trailer fields are too large");

@@ -1,24 +1,13 @@
 #include "store/pg_listener.h"
 
-#include <pqxx/pqxx>
+#include <poll.h>
+
+#include <cerrno>
 
 #include "log/log.h"
-#include "store/pg_pool.h"
 
 namespace qs::store {
 namespace {
-
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& c, CachingQueryStore& cache)
-      : pqxx::notification_receiver(c, PgListener::kChannel), cache_(cache) {}
-  void operator()(const std::string& payload, int) override {
-    cache_.Invalidate(payload);
-  }
-
- private:
-  CachingQueryStore& cache_;
-};
 
 std::string WithApplicationName(const std::string& conninfo) {
   bool is_uri = conninfo.rfind("postgresql://", 0) == 0 ||
@@ -61,58 +50,81 @@ bool PgListener::SleepUnlessStopping(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_.load(); });
 }
 
+std::optional<std::string> PgListener::Exec(PgConnection& conn,
+                                            const std::string& sql) {
+  // A silent server must not hang the listener: past the timeout the socket
+  // is shut down and the connection replaced.
+  int armed =
+      deadlines_.Arm(conn.sock(), std::chrono::steady_clock::now() + timeout_);
+  PgRows rows = conn.Exec(sql);
+  deadlines_.Disarm(armed);
+  ExecStatusType status =
+      rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
+  if (conn.ok() && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {
+    return std::nullopt;
+  }
+  return conn.ErrorMessage();
+}
+
+bool PgListener::DrainNotifications(PgConnection& conn) {
+  bool any = false;
+  while (auto payload = conn.NextNotification(kChannel)) {
+    cache_.Invalidate(*payload);
+    any = true;
+  }
+  return any;
+}
+
+std::string PgListener::Listen(bool* was_up,
+                               std::chrono::milliseconds* backoff) {
+  PgConnection conn(conninfo_);
+  if (!conn.ok()) return conn.ErrorMessage();
+  // The round trip after LISTEN: from its answer on no commit is missed.
+  for (const std::string& sql :
+       {"SET statement_timeout = " + std::to_string(timeout_.count()),
+        std::string("LISTEN \"") + kChannel + "\"", std::string("SELECT 1")}) {
+    if (auto error = Exec(conn, sql)) return *error;
+  }
+  cache_.MarkLive();
+  log::Event(log::Level::kInfo, *was_up ? "status_listener_reconnected"
+                                        : "status_listener_connected");
+  *was_up = true;
+  *backoff = std::chrono::milliseconds(100);
+  auto last_beat = std::chrono::steady_clock::now();
+  while (!stopping_.load()) {
+    pollfd readable{conn.sock(), POLLIN, 0};
+    int ready = poll(&readable, 1, static_cast<int>(heartbeat_.count()));
+    if (ready < 0 && errno != EINTR) return std::string("poll failed");
+    if (ready > 0 && !conn.ConsumeInput()) return conn.ErrorMessage();
+    if (DrainNotifications(conn)) cache_.MarkLive();
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_beat >= heartbeat_) {
+      if (auto error = Exec(conn, "SELECT 1")) return *error;
+      DrainNotifications(conn);  // any that came with the answer
+      cache_.MarkLive();
+      last_beat = now;
+    }
+  }
+  return "";
+}
+
 void PgListener::Run() {
   std::chrono::milliseconds backoff(100);
   bool was_up = false;
   while (!stopping_.load()) {
+    std::string error;
     try {
-      pqxx::connection conn(conninfo_);
-      {
-        pqxx::nontransaction tx(conn);
-        tx.exec("SET statement_timeout = " + std::to_string(timeout_.count()));
-      }
-      Receiver receiver(conn, cache_);  // issues LISTEN
-      {
-        // A round trip after LISTEN: from here on no commit is missed.
-        pqxx::nontransaction tx(conn);
-        tx.exec("SELECT 1");
-      }
-      cache_.MarkLive();
-      log::Event(log::Level::kInfo, was_up ? "status_listener_reconnected"
-                                           : "status_listener_connected");
-      was_up = true;
-      backoff = std::chrono::milliseconds(100);
-      auto last_beat = std::chrono::steady_clock::now();
-      while (!stopping_.load()) {
-        long us = static_cast<long>(heartbeat_.count()) * 1000;
-        int got = conn.await_notification(us / 1000000, us % 1000000);
-        auto now = std::chrono::steady_clock::now();
-        if (got > 0) cache_.MarkLive();
-        if (now - last_beat >= heartbeat_) {
-          // A silent server must not hang the heartbeat: past the timeout
-          // the socket is shut down and the connection replaced.
-          int armed = deadlines_.Arm(conn.sock(), now + timeout_);
-          try {
-            pqxx::nontransaction tx(conn);
-            tx.exec("SELECT 1");
-          } catch (...) {
-            deadlines_.Disarm(armed);
-            throw;
-          }
-          deadlines_.Disarm(armed);
-          conn.get_notifs();
-          cache_.MarkLive();
-          last_beat = now;
-        }
-      }
-    } catch (const std::exception& e) {
-      cache_.SetDisconnected();
-      log::Event(log::Level::kWarn, "status_listener_down",
-                 {{"error", e.what()},
-                  {"retry_in_ms", std::to_string(backoff.count())}});
-      if (!SleepUnlessStopping(backoff)) break;
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      error = Listen(&was_up, &backoff);
+    } catch (const std::exception& e) {  // out of memory, at worst
+      error = e.what();
     }
+    if (stopping_.load()) break;
+    cache_.SetDisconnected();
+    log::Event(
+        log::Level::kWarn, "status_listener_down",
+        {{"error", error}, {"retry_in_ms", std::to_string(backoff.count())}});
+    if (!SleepUnlessStopping(backoff)) break;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
   cache_.SetDisconnected();
 }

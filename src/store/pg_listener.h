@@ -4,9 +4,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "store/pg_pool.h"
 #include "store/socket_deadlines.h"
 #include "store/status_cache.h"
 
@@ -16,7 +18,9 @@ namespace qs::store {
 // status cache: each notification invalidates, and a heartbeat every
 // `heartbeat` keeps the cache marked live. When the connection breaks the
 // cache is switched off (direct reads) until a new connection is listening;
-// reconnects back off from 100 ms to 2 s.
+// reconnects back off from 100 ms to 2 s. Speaks libpq directly, as the
+// pool does (see PgConnection): a libpqxx statement on a connection that
+// breaks during the call leaks its result.
 class PgListener {
  public:
   static constexpr char kChannel[] = "querystatus_changes";
@@ -32,6 +36,13 @@ class PgListener {
 
  private:
   void Run();
+  // One connection's life: connects, listens and feeds the cache until the
+  // connection fails (returns why) or Stop (returns "").
+  std::string Listen(bool* was_up, std::chrono::milliseconds* backoff);
+  // Runs `sql` under the deadline; the error message if it failed.
+  std::optional<std::string> Exec(PgConnection& conn, const std::string& sql);
+  // Invalidates for each notification received; whether there was any.
+  bool DrainNotifications(PgConnection& conn);
   bool SleepUnlessStopping(std::chrono::milliseconds d);
 
   std::string conninfo_;

@@ -1,5 +1,8 @@
 #include "store/pg_pool.h"
 
+#include <charconv>
+#include <cstring>
+
 #include "log/log.h"
 
 namespace qs::store {
@@ -32,6 +35,75 @@ std::string WithTimeouts(const std::string& url,
     }
   }
   return out;
+}
+
+bool PgRows::IsNull(int row, int column) const {
+  return !result_ || PQgetisnull(result_.get(), row, column) != 0;
+}
+
+std::string_view PgRows::Text(int row, int column) const {
+  if (IsNull(row, column)) return {};
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<size_t>(PQgetlength(result_.get(), row, column))};
+}
+
+std::optional<int64_t> PgRows::Int(int row, int column) const {
+  if (IsNull(row, column)) return std::nullopt;
+  std::string_view text = Text(row, column);
+  int64_t value = 0;
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> PgRows::Bool(int row, int column) const {
+  std::string_view text = Text(row, column);
+  if (IsNull(row, column) || text.size() != 1) return std::nullopt;
+  if (text[0] == 't') return true;
+  if (text[0] == 'f') return false;
+  return std::nullopt;
+}
+
+std::string PgConnection::ErrorMessage() const {
+  std::string message = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+  while (!message.empty() &&
+         (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  return message;
+}
+
+PgRows PgConnection::Exec(const std::string& sql) {
+  return PgRows(PQexec(conn_.get(), sql.c_str()));
+}
+
+PgRows PgConnection::Prepare(const char* name, const char* sql) {
+  return PgRows(PQprepare(conn_.get(), name, sql, 0, nullptr));
+}
+
+PgRows PgConnection::ExecPrepared(const char* name,
+                                  const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  return PgRows(PQexecPrepared(conn_.get(), name,
+                               static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0));
+}
+
+bool PgConnection::ConsumeInput() {
+  return PQconsumeInput(conn_.get()) == 1 && ok();
+}
+
+std::optional<std::string> PgConnection::NextNotification(const char* channel) {
+  while (PGnotify* n = PQnotifies(conn_.get())) {
+    std::unique_ptr<PGnotify, void (*)(void*)> owned(n, PQfreemem);
+    if (std::strcmp(n->relname, channel) == 0) return std::string(n->extra);
+  }
+  return std::nullopt;
 }
 
 PgPool::PgPool(PgPoolOptions options, Prepare prepare,
@@ -76,28 +148,33 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count());
   if (!conns_[slot]) {
-    try {
-      auto conn = std::make_unique<pqxx::connection>(conninfo_);
+    auto conn = std::make_unique<PgConnection>(conninfo_);
+    bool broken = true;
+    Status error;
+    if (!conn->ok()) {
+      metrics_.PostgresErrors(operation).Increment();
+      log::Event(log::Level::kWarn, "postgres_unavailable",
+                 {{"operation", operation}, {"error", conn->ErrorMessage()}});
+      error = Error::Unavailable("PostgreSQL connection failed");
+    } else {
+      // Setting up is bounded as a statement is, by one deadline for all.
       int armed = deadlines_.Arm(
           conn->sock(), std::chrono::steady_clock::now() + options_.timeout);
-      try {
-        pqxx::nontransaction tx(*conn);
-        tx.exec("SET statement_timeout = " +
-                std::to_string(options_.timeout.count()));
-      } catch (...) {
-        deadlines_.Disarm(armed);
-        throw;
+      error = Check(operation, *conn,
+                    conn->Exec("SET statement_timeout = " +
+                               std::to_string(options_.timeout.count())),
+                    &broken);
+      if (!error && prepare_) {
+        error = Check(operation, *conn, prepare_(*conn), &broken);
       }
       deadlines_.Disarm(armed);
-      if (prepare_) prepare_(*conn);
-      conns_[slot] = std::move(conn);
-      log::Event(log::Level::kInfo, "postgres_connected");
-    } catch (const std::exception& e) {
-      bool broken = true;
-      Error error = Classify(operation, e, &broken);
-      Release({slot, nullptr}, true);
-      return error;
     }
+    if (error) {
+      Release({slot, nullptr}, true);
+      return *error;
+    }
+    conns_[slot] = std::move(conn);
+    log::Event(log::Level::kInfo, "postgres_connected");
   }
   return Lease{slot, conns_[slot].get()};
 }
@@ -110,47 +187,77 @@ void PgPool::Release(const Lease& lease, bool broken) {
   cv_.notify_one();
 }
 
-Error PgPool::Classify(const std::string& operation, const std::exception& e,
-                       bool* broken) {
+Result<PgRows> PgPool::Run(const std::string& operation,
+                           const Statement& statement) {
+  auto lease = Acquire(operation);
+  if (!lease.ok()) return lease.error();
+  PgConnection& conn = *lease.value().conn;
+  auto& histogram = metrics_.PostgresDuration(operation);
+  auto start = std::chrono::steady_clock::now();
+  // Half a timeout of grace over statement_timeout, so the server's own
+  // cancellation (which keeps the connection) wins when it can. Disarmed
+  // before Release: once released, the connection may be closed and its fd
+  // number reused.
+  int armed = deadlines_.Arm(conn.sock(),
+                             start + options_.timeout + options_.timeout / 2);
+  PgRows rows = statement(conn);
+  deadlines_.Disarm(armed);
+  bool broken = false;
+  Status error = Check(operation, conn, rows, &broken);
+  if (!error) {
+    histogram.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  Release(lease.value(), broken);
+  if (error) return *error;
+  return rows;
+}
+
+Status PgPool::Check(const std::string& operation, const PgConnection& conn,
+                     const PgRows& rows, bool* broken) {
+  ExecStatusType status =
+      rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
+  if (conn.ok() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
+    return std::nullopt;
+  }
   metrics_.PostgresErrors(operation).Increment();
-  // Logged without the message of a broken connection's exception text
-  // beyond libpq's own words; libpq never includes the password.
-  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+  const char* sqlstate =
+      rows.raw() ? PQresultErrorField(rows.raw(), PG_DIAG_SQLSTATE) : nullptr;
+  std::string state = sqlstate ? sqlstate : "";
+  // Logged with libpq's own words only; libpq never includes the password.
+  if (!conn.ok()) {
     *broken = true;
     log::Event(log::Level::kWarn, "postgres_unavailable",
-               {{"operation", operation}, {"error", e.what()}});
+               {{"operation", operation}, {"error", conn.ErrorMessage()}});
     return Error::Unavailable("PostgreSQL connection failed");
   }
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    // 57014 query_canceled (statement_timeout), 57P01..03 admin shutdown,
-    // 08xxx connection exceptions: the database is not answering.
-    const std::string& state = sql->sqlstate();
-    if (state == "57014" || state.rfind("57P", 0) == 0 ||
-        state.rfind("08", 0) == 0) {
-      *broken = state != "57014";
-      log::Event(log::Level::kWarn, "postgres_unavailable",
-                 {{"operation", operation}, {"sqlstate", state}});
-      return Error::Unavailable("PostgreSQL did not answer");
-    }
+  // 57014 query_canceled (statement_timeout), 57P01..03 admin shutdown,
+  // 08xxx connection exceptions: the database is not answering.
+  if (state == "57014" || state.rfind("57P", 0) == 0 ||
+      state.rfind("08", 0) == 0) {
+    *broken = state != "57014";
+    log::Event(log::Level::kWarn, "postgres_unavailable",
+               {{"operation", operation}, {"sqlstate", state}});
+    return Error::Unavailable("PostgreSQL did not answer");
+  }
+  if (!state.empty()) {
     log::Event(log::Level::kError, "postgres_error",
                {{"operation", operation},
                 {"sqlstate", state},
-                {"error", sql->what()}});
+                {"error", conn.ErrorMessage()}});
     return Error::Internal("PostgreSQL error " + state);
   }
-  // Anything else may have left the connection mid-protocol: discard it.
+  // No SQLSTATE on a live connection (out of memory, a protocol surprise):
+  // the connection may be mid-protocol, so discard it.
   *broken = true;
   log::Event(log::Level::kError, "postgres_error",
-             {{"operation", operation}, {"error", e.what()}});
-  return Error::Internal(std::string("PostgreSQL client error"));
+             {{"operation", operation}, {"error", conn.ErrorMessage()}});
+  return Error::Internal("PostgreSQL client error");
 }
 
 Status PgPool::Ping() {
-  auto r = Run<bool>("ping", [](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    tx.exec("SELECT 1");
-    return true;
-  });
+  auto r = Run("ping", [](PgConnection& c) { return c.Exec("SELECT 1"); });
   if (!r.ok()) return r.error();
   return std::nullopt;
 }

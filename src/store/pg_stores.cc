@@ -46,60 +46,79 @@ SELECT k.id, k.license_id, k.rate_limit, l.rate_limit,
 
 }  // namespace
 
-void PrepareServingStatements(pqxx::connection& conn) {
-  conn.prepare(kReadStatusName, kReadStatusSql);
-  conn.prepare(kFindKeyName, kFindKeySql);
+PgRows PrepareServingStatements(PgConnection& conn) {
+  PgRows rows = conn.Prepare(kReadStatusName, kReadStatusSql);
+  if (!rows.raw() || PQresultStatus(rows.raw()) != PGRES_COMMAND_OK) {
+    return rows;
+  }
+  return conn.Prepare(kFindKeyName, kFindKeySql);
 }
 
 Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
-  auto r = pool_.Run<std::optional<SnapshotPtr>>(
-      kReadStatusName, [&](pqxx::connection& c) -> std::optional<SnapshotPtr> {
-        pqxx::nontransaction tx(c);
-        pqxx::result res = tx.exec_prepared(kReadStatusName, lookup.schedule_id,
-                                            lookup.license_id, lookup.first_row,
-                                            lookup.last_row);
-        if (res.empty()) return std::nullopt;
-        const pqxx::row row = res[0];
-        auto snapshot = std::make_shared<StatusSnapshot>();
-        StatusSnapshot& s = *snapshot;
-        auto code = ParseQueryStatus(row[0].c_str());
-        s.status = code.value_or(QueryStatusCode::kFailure);
-        s.queries_ready = row[1].as<int32_t>();
-        s.queries_total = row[2].as<int32_t>();
-        s.total_rows = row[3].as<int64_t>();
-        s.tasks_scheduled = row[4].as<int32_t>();
-        s.tasks_running = row[5].as<int32_t>();
-        if (!row[6].is_null()) {
-          s.rows_json.assign(row[6].c_str(), row[6].size());
-          // Rows are contiguous from 0 (rows load keeps them so).
-          int64_t last = std::min(lookup.last_row, s.total_rows - 1);
-          s.rows_returned = std::max<int64_t>(0, last - lookup.first_row + 1);
-        }
-        if (!row[7].is_null()) s.visible_until_unix = row[7].as<int64_t>();
-        return SnapshotPtr(std::move(snapshot));
-      });
+  auto r = pool_.Run(kReadStatusName, [&](PgConnection& c) {
+    return c.ExecPrepared(
+        kReadStatusName,
+        {lookup.schedule_id, std::to_string(lookup.license_id),
+         std::to_string(lookup.first_row), std::to_string(lookup.last_row)});
+  });
   if (!r.ok()) return r.error();
-  if (!r.value()) return Error::NotFound("query status not found");
-  return *r.value();
+  const PgRows& rows = r.value();
+  if (rows.empty()) return Error::NotFound("query status not found");
+  auto snapshot = std::make_shared<StatusSnapshot>();
+  StatusSnapshot& s = *snapshot;
+  auto code = ParseQueryStatus(rows.Text(0, 0));
+  s.status = code.value_or(QueryStatusCode::kFailure);
+  auto ready = rows.Int(0, 1), total = rows.Int(0, 2),
+       total_rows = rows.Int(0, 3), scheduled = rows.Int(0, 4),
+       running = rows.Int(0, 5);
+  if (!ready || !total || !total_rows || !scheduled || !running) {
+    return Error::Internal("read_status: a count is not an integer");
+  }
+  s.queries_ready = static_cast<int32_t>(*ready);
+  s.queries_total = static_cast<int32_t>(*total);
+  s.total_rows = *total_rows;
+  s.tasks_scheduled = static_cast<int32_t>(*scheduled);
+  s.tasks_running = static_cast<int32_t>(*running);
+  if (!rows.IsNull(0, 6)) {
+    s.rows_json = rows.Text(0, 6);
+    // Rows are contiguous from 0 (rows load keeps them so).
+    int64_t last = std::min(lookup.last_row, s.total_rows - 1);
+    s.rows_returned = std::max<int64_t>(0, last - lookup.first_row + 1);
+  }
+  if (!rows.IsNull(0, 7)) {
+    auto until = rows.Int(0, 7);
+    if (!until) return Error::Internal("read_status: bad visibility time");
+    s.visible_until_unix = *until;
+  }
+  return SnapshotPtr(std::move(snapshot));
 }
 
 Result<std::optional<KeyRecord>> PgKeyStore::FindByTokenHash(
     const std::string& token_hash) {
-  return pool_.Run<std::optional<KeyRecord>>(
-      kFindKeyName, [&](pqxx::connection& c) -> std::optional<KeyRecord> {
-        pqxx::nontransaction tx(c);
-        pqxx::result res = tx.exec_prepared(kFindKeyName, token_hash);
-        if (res.empty()) return std::nullopt;
-        const pqxx::row row = res[0];
-        KeyRecord k;
-        k.key_id = row[0].as<int64_t>();
-        k.license_id = row[1].as<int64_t>();
-        if (!row[2].is_null()) k.key_rate_limit = row[2].as<int32_t>();
-        if (!row[3].is_null()) k.license_rate_limit = row[3].as<int32_t>();
-        k.revoked = row[4].as<bool>();
-        if (!row[5].is_null()) k.expires_at_unix = row[5].as<int64_t>();
-        return k;
-      });
+  auto r = pool_.Run(kFindKeyName, [&](PgConnection& c) {
+    return c.ExecPrepared(kFindKeyName, {token_hash});
+  });
+  if (!r.ok()) return r.error();
+  const PgRows& rows = r.value();
+  if (rows.empty()) return std::optional<KeyRecord>();
+  auto key_id = rows.Int(0, 0), license_id = rows.Int(0, 1);
+  auto revoked = rows.Bool(0, 4);
+  bool nullable_ok = true;
+  for (int column : {2, 3, 5}) {
+    nullable_ok =
+        nullable_ok && (rows.IsNull(0, column) || rows.Int(0, column));
+  }
+  if (!key_id || !license_id || !revoked || !nullable_ok) {
+    return Error::Internal("find_key: unexpected column value");
+  }
+  KeyRecord k;
+  k.key_id = *key_id;
+  k.license_id = *license_id;
+  if (auto v = rows.Int(0, 2)) k.key_rate_limit = static_cast<int32_t>(*v);
+  if (auto v = rows.Int(0, 3)) k.license_rate_limit = static_cast<int32_t>(*v);
+  k.revoked = *revoked;
+  if (auto v = rows.Int(0, 5)) k.expires_at_unix = *v;
+  return std::optional<KeyRecord>(std::move(k));
 }
 
 }  // namespace qs::store

@@ -6,8 +6,9 @@
 
 namespace qs::store {
 
-// Prepares the statements the request path uses on a fresh connection.
-void PrepareServingStatements(pqxx::connection& conn);
+// Prepares the statements the request path uses on a fresh connection (a
+// PgPool::Prepare).
+PgRows PrepareServingStatements(PgConnection& conn);
 
 // The QueryStore of the request path: one prepared statement, one round
 // trip, for the state, the license's queue counts and a page of rows.

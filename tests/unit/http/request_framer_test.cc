@@ -134,6 +134,19 @@ TEST(RequestFramerTest, LimitsGiveTheirOwnStatuses) {
             413);
 }
 
+// Found by the fuzz target: trailer fields that fill the limit exactly were
+// accepted whole, but the same bytes missing the last LF were refused with
+// 431 (an incomplete line was counted as if its CRLF had arrived).
+TEST(RequestFramerTest, APrefixOfTrailersAtTheLimitNeedsMore) {
+  FramerLimits limits;
+  limits.max_header_bytes = 64;
+  std::string bytes = "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " +
+                      std::string(57, 'v') + "\r\n\r\n";
+  ASSERT_EQ(FrameRequest(bytes, limits).kind, Kind::kRequest);
+  EXPECT_EQ(FrameRequest(bytes.substr(0, bytes.size() - 1), limits).kind,
+            Kind::kNeedMore);
+}
+
 TEST(RequestFramerTest, ChunkOverheadIsBounded) {
   std::string bytes = "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 2000; ++i) bytes += "1;" + std::string(100, 'e') + "\r\nx\r\n";
