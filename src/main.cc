@@ -113,8 +113,9 @@ int Serve(const Config& c) {
                                 service, workers, lifecycle, metrics);
   // The ready gauge is right from the first scrape, before any probe.
   readiness.Start();
-  if (auto e = admin.Start()) return Fail(e->internal);
+  // The public listener first: once /healthz answers, so does the API.
   if (auto e = server.Start()) return Fail(e->internal);
+  if (auto e = admin.Start()) return Fail(e->internal);
   qs::log::Event(
       qs::log::Level::kInfo, "started",
       {{"listen", c.listen.host + ":" + std::to_string(server.port())},

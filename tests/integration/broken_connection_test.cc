@@ -91,6 +91,17 @@ TEST_F(BrokenConnectionTest,
       },
       5000))
       << "no listener session";
+  // Its session exists before it has LISTENed: freeze it only once it says
+  // it is connected, or the cut lands in its set-up instead of a heartbeat.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return service.log().find("\"status_listener_connected\"") !=
+               std::string::npos;
+      },
+      5000))
+      << service.log();
+  pids = db_->Query(listener_pid);
+  ASSERT_EQ(pids.size(), 1u);
   pid_t backend = static_cast<pid_t>(std::stol(pids[0]));
   {
     // A frozen backend: the next heartbeat gets no answer, and its deadline
