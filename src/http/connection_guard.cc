@@ -45,7 +45,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || shut_) return;
       last_activity_ = Clock::now();
-      kick = write_pending_;
+      // Each kick queues an entry that is freed only once the answer is
+      // written: a client that writes without reading would pile them up,
+      // so at most kMaxKicks per answer (the housekeeping tick kicks on).
+      const auto now = last_activity_;
+      if (write_pending_ && kicks_ < kMaxKicks) {
+        kick = true;
+        ++kicks_;
+        last_kick_ = now;
+      }
       // Closing, or past the bound: read and drop, so that the client can
       // finish writing and read what it is owed (closing a socket with
       // unread bytes would reset it and lose the answer in flight).
@@ -75,6 +83,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // (Flushing the transport's queue from here instead would write other
   // sockets out of turn, and a writable event already collected for one of
   // them would then find no queue and abort the process.)
+  static constexpr int kMaxKicks = 64;
   void KickPendingWrite() {
     transport_->asyncWrite(fd_, Pistache::RawBuffer(std::string(), 0));
   }
@@ -134,7 +143,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     if (write_pending_) {
-      if (now - sent_at_ > options_.send_timeout) ShutdownLocked(SHUT_RDWR);
+      if (now - sent_at_ > options_.send_timeout) {
+        ShutdownLocked(SHUT_RDWR);
+      } else if (now - sent_at_ > 2 * options_.tick &&
+                 now - last_kick_ >= options_.tick) {
+        // An answer pending for longer than it should be: whatever edge was
+        // missed, re-arm the socket (once a tick at most).
+        last_kick_ = now;
+        lock.unlock();
+        KickPendingWrite();
+      }
       return;
     }
     if (busy_) return;  // being answered, however long it takes
@@ -199,6 +217,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     {
       std::lock_guard<std::mutex> lock(mu_);
       write_pending_ = false;
+      kicks_ = 0;
       busy_ = false;
       partial_ = false;  // the next request's clock starts now
       last_activity_ = Clock::now();
@@ -273,6 +292,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point partial_since_;
   Clock::time_point sent_at_;
   Clock::time_point linger_since_;
+  Clock::time_point last_kick_;
+  int kicks_ = 0;  // kicks queued since the pending answer was sent
 };
 
 // --- Reply ---
