@@ -217,7 +217,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Show(b.text, out);
       QS_FUZZ_CHECK(out.find_first_of(kSecretMarks) == std::string::npos,
                     "no part of a conninfo password is left");
-      QS_FUZZ_CHECK(out.find(b.host) != std::string::npos,
+      // What libpq cannot parse is hidden whole ("***"), by design.
+      QS_FUZZ_CHECK(out == "***" || out.find(b.host) != std::string::npos,
                     "a redacted conninfo string still names its host");
       return 0;
     }
