@@ -288,7 +288,12 @@ TEST_F(EdgeHardeningTest, ClientThatNeverReadsCannotGrowMemory) {
   std::cout << "client that never reads: " << written / request.size()
             << " requests written; RSS " << before_kb / 1024 << " MiB -> "
             << after_kb / 1024 << " MiB\n";
-  EXPECT_LT(after_kb - before_kb, 32 * 1024);
+  // Under AddressSanitizer freed memory waits in its quarantine (256 MiB by
+  // default) before reuse, so RSS grows with allocation churn alone; the
+  // unbounded growth this guards against went past 600 MiB in 6 seconds.
+  const long bound_kb =
+      getenv("ASAN_OPTIONS") != nullptr ? 128 * 1024 : 32 * 1024;
+  EXPECT_LT(after_kb - before_kb, bound_kb);
   EXPECT_TRUE(service.process().Running());
 }
 
