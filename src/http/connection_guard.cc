@@ -1,6 +1,7 @@
 #include "http/connection_guard.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <pistache/peer.h>
 #include <pistache/transport.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace qs::http {
@@ -19,6 +21,58 @@ using Pistache::Http::ResponseWriter;
 constexpr char kConnectionData[] = "qs.conn";
 
 std::atomic<uint64_t> accept_backoffs{0};
+
+// Pistache 0.0.5 keys its write queue by descriptor number. An answer queued
+// just before its client disconnects is taken from the queue on the
+// transport's next turn; if by then a new connection had been accepted onto
+// the same number, the answer would go to that other client. So the number
+// of a connection that closes with an answer still queued is kept busy for
+// a while: Pistache's close() of it (see close() below) replaces the socket
+// with a placeholder (the socket itself is closed at once), and the
+// housekeeping thread releases the number once the transport has had its
+// turns, by which time the stale write has been dropped (no such peer).
+constexpr std::chrono::milliseconds kQuarantine{500};
+std::mutex quarantine_mu;
+std::vector<int> quarantine_next;  // to hold when Pistache closes them
+std::vector<std::pair<int, Clock::time_point>> quarantined;  // held now
+std::atomic<int> quarantine_pending{0};  // quarantine_next.size()
+
+void QuarantineOnClose(int fd) {
+  std::lock_guard<std::mutex> lock(quarantine_mu);
+  quarantine_next.push_back(fd);
+  quarantine_pending.store(static_cast<int>(quarantine_next.size()));
+}
+
+// True when `fd` was to be held: it now refers to the placeholder.
+bool HoldInsteadOfClosing(int fd) {
+  if (quarantine_pending.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> lock(quarantine_mu);
+  auto it = std::find(quarantine_next.begin(), quarantine_next.end(), fd);
+  if (it == quarantine_next.end()) return false;
+  quarantine_next.erase(it);
+  quarantine_pending.store(static_cast<int>(quarantine_next.size()));
+  static const int placeholder = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (placeholder < 0 || ::dup2(placeholder, fd) < 0) return false;
+  quarantined.emplace_back(fd, Clock::now());
+  return true;
+}
+
+// Housekeeping thread: closes the numbers held long enough.
+void ReleaseQuarantined(Clock::time_point now) {
+  std::vector<int> release;
+  {
+    std::lock_guard<std::mutex> lock(quarantine_mu);
+    for (auto it = quarantined.begin(); it != quarantined.end();) {
+      if (now - it->second >= kQuarantine) {
+        release.push_back(it->first);
+        it = quarantined.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (int fd : release) syscall(SYS_close, fd);
+}
 
 }  // namespace
 
@@ -93,6 +147,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
     buffer_.clear();
+    // An answer (or a kick) may still sit in the transport's queue.
+    if (write_pending_) QuarantineOnClose(fd_);
   }
 
   // Serves the next buffered request, if none is outstanding.
@@ -415,6 +471,7 @@ void ConnectionRegistry::Run() {
     lock.unlock();
     auto now = Clock::now();
     for (auto& c : batch) c->Tick(now);
+    ReleaseQuarantined(now);
     batch.clear();  // drop the references outside the lock
     lock.lock();
   }
@@ -470,6 +527,15 @@ uint64_t AcceptBackoffs() { return accept_backoffs.load(); }
 // it pauses the accepting thread briefly before reporting the error, so the
 // loop retries a few times a second, the connections already open keep
 // being served, and pending ones are accepted once descriptors are free.
+// Pistache closes a peer's descriptor with close(); this definition takes
+// precedence over libc's for the whole process (as accept4's below), and
+// holds the numbers the connection guard asked for (see QuarantineOnClose).
+// Every other close is libc's, unchanged.
+extern "C" int close(int fd) {
+  if (qs::http::HoldInsteadOfClosing(fd)) return 0;
+  return static_cast<int>(syscall(SYS_close, fd));
+}
+
 extern "C" int accept4(int fd, struct sockaddr* addr, socklen_t* len,
                        int flags) {
   long r = syscall(SYS_accept4, fd, addr, len, flags);
