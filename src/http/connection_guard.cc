@@ -374,17 +374,16 @@ bool Reply::Send(int status, const std::string& body) {
   if (sent_) return false;
   sent_ = true;
   std::shared_ptr<Connection> c = connection_;
-  std::unique_lock<std::mutex> lock(c->mu_);
-  if (!c->BeforeSendLocked(writer_)) return false;
-  // Queued under the lock: OnDisconnected cannot run between the check and
-  // the write, so nothing is queued for a connection already gone. (Pistache
-  // 0.0.5 keys its write queue by descriptor number: a write queued just
-  // before the client disconnects is taken from the queue on the
-  // transport's next turn, before it could accept a new connection onto
-  // the same number only if the listener thread wins that race.)
+  {
+    std::lock_guard<std::mutex> lock(c->mu_);
+    if (!c->BeforeSendLocked(writer_)) return false;
+  }
+  // Queued without the connection's lock (Pistache's promise locks its own
+  // core, and resolving it calls Written, which takes ours). Should the
+  // client disconnect meanwhile, the answer counts as pending, so its
+  // descriptor number is held until the stale write has been dropped.
   auto promise =
       writer_.send(static_cast<Pistache::Http::Code>(status), body);
-  lock.unlock();
   promise.then([c](ssize_t) { c->Written(); },
                [c](std::exception_ptr) { c->WriteFailed(); });
   return true;
