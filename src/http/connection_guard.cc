@@ -1,5 +1,6 @@
 #include "http/connection_guard.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -532,12 +533,21 @@ uint64_t AcceptBackoffs() { return accept_backoffs.load(); }
 // Every other close is libc's, unchanged.
 extern "C" int close(int fd) {
   if (qs::http::HoldInsteadOfClosing(fd)) return 0;
-  return static_cast<int>(syscall(SYS_close, fd));
+  // The next definition (libc's, or a sanitizer's interceptor that tracks
+  // descriptors), not the bare system call.
+  using CloseFn = int (*)(int);
+  static const CloseFn next =
+      reinterpret_cast<CloseFn>(dlsym(RTLD_NEXT, "close"));
+  return next != nullptr ? next(fd) : static_cast<int>(syscall(SYS_close, fd));
 }
 
 extern "C" int accept4(int fd, struct sockaddr* addr, socklen_t* len,
                        int flags) {
-  long r = syscall(SYS_accept4, fd, addr, len, flags);
+  using Accept4Fn = int (*)(int, struct sockaddr*, socklen_t*, int);
+  static const Accept4Fn next =
+      reinterpret_cast<Accept4Fn>(dlsym(RTLD_NEXT, "accept4"));
+  long r = next != nullptr ? next(fd, addr, len, flags)
+                           : syscall(SYS_accept4, fd, addr, len, flags);
   if (r < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM)) {
     int saved = errno;
