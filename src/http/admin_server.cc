@@ -32,7 +32,7 @@ class Handler final : public GuardedHandler {
     int status = 404;
     std::string route = "other";
     if (request.method != "GET") {
-      SetHeader(reply.writer(), "Allow", "GET");
+      reply.SetHeader("Allow", "GET");
       status = 405;
       Send(reply, status, "method not allowed\n", "text/plain",
            request.method == "HEAD");
@@ -83,8 +83,8 @@ class Handler final : public GuardedHandler {
 
   static void Send(Reply& reply, int status, const std::string& body,
                    const char* content_type, bool head = false) {
-    SetHeader(reply.writer(), "Content-Type", content_type);
-    SetHeader(reply.writer(), "Cache-Control", "no-store");
+    reply.SetHeader("Content-Type", content_type);
+    reply.SetHeader("Cache-Control", "no-store");
     // A response to HEAD carries no body (RFC 9110, 9.3.2).
     reply.Send(status, head ? std::string() : body);
   }

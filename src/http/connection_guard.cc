@@ -17,7 +17,6 @@ namespace qs::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Pistache::Http::ResponseWriter;
 
 constexpr char kConnectionData[] = "qs.conn";
 
@@ -82,11 +81,9 @@ void ReleaseQuarantined(Clock::time_point now) {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(GuardedHandler* handler, Pistache::Tcp::Transport* transport,
-             std::weak_ptr<Pistache::Tcp::Peer> peer, int fd, std::string host,
-             const GuardOptions& options)
+             int fd, std::string host, const GuardOptions& options)
       : handler_(handler),
         transport_(transport),
-        peer_(std::move(peer)),
         fd_(fd),
         host_(std::move(host)),
         options_(options),
@@ -236,11 +233,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class Reply;
 
   Reply MakeReply(int minor_version) {
-    return Reply(ResponseWriter(minor_version == 0
-                                    ? Pistache::Http::Version::Http10
-                                    : Pistache::Http::Version::Http11,
-                                transport_, handler_, peer_),
-                 shared_from_this());
+    return Reply(minor_version, shared_from_this());
   }
 
   void BeginRefusalLocked() {
@@ -252,21 +245,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     buffer_.clear();
   }
 
-  // Reply::Send, with mu_ held: whether the response may be written.
-  bool BeforeSendLocked(ResponseWriter& writer) {
+  // Reply::Send, with mu_ held: whether the response may be written, and
+  // its Connection header ("" for none) in `connection`.
+  bool BeforeSendLocked(std::string_view* connection) {
     if (closed_ || shut_ || !busy_ || write_pending_) return false;
-    using Pistache::Http::ConnectionControl;
-    using ConnectionHeader = Pistache::Http::Header::Connection;
-    writer.headers().remove<ConnectionHeader>();
     if (close_after_) {
-      writer.headers().add<ConnectionHeader>(ConnectionControl::Close);
+      *connection = "close";
     } else if (minor_version_ == 0) {
-      writer.headers().add<ConnectionHeader>(ConnectionControl::KeepAlive);
+      *connection = "keep-alive";
+    } else {
+      *connection = "";  // HTTP/1.1 keep-alive: the default says it
     }
-    // HTTP/1.1 keep-alive: no Connection header, as the default says.
     write_pending_ = true;
     sent_at_ = Clock::now();
     return true;
+  }
+
+  // Queues the response bytes (any thread, without mu_).
+  Pistache::Async::Promise<ssize_t> Write(std::string bytes) {
+    const size_t size = bytes.size();
+    return transport_->asyncWrite(fd_,
+                                  Pistache::RawBuffer(std::move(bytes), size));
   }
 
   // The outstanding response has reached the socket.
@@ -328,7 +327,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   GuardedHandler* const handler_;
   Pistache::Tcp::Transport* const transport_;
-  const std::weak_ptr<Pistache::Tcp::Peer> peer_;
   const int fd_;
   const std::string host_;
   const GuardOptions& options_;
@@ -355,11 +353,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 // --- Reply ---
 
-Reply::Reply(ResponseWriter writer, std::shared_ptr<Connection> connection)
-    : writer_(std::move(writer)), connection_(std::move(connection)) {}
+Reply::Reply(int minor_version, std::shared_ptr<Connection> connection)
+    : minor_version_(minor_version), connection_(std::move(connection)) {}
 
 Reply::Reply(Reply&& other) noexcept
-    : writer_(std::move(other.writer_)),
+    : minor_version_(other.minor_version_),
+      headers_(std::move(other.headers_)),
       connection_(std::move(other.connection_)),
       sent_(other.sent_) {
   other.sent_ = true;
@@ -371,20 +370,25 @@ Reply::~Reply() {
 
 void Reply::CloseAfter() { connection_->CloseAfter(); }
 
+void Reply::SetHeader(std::string name, std::string value) {
+  headers_.emplace_back(std::move(name), std::move(value));
+}
+
 bool Reply::Send(int status, const std::string& body) {
   if (sent_) return false;
   sent_ = true;
   std::shared_ptr<Connection> c = connection_;
+  std::string_view connection_header;
   {
     std::lock_guard<std::mutex> lock(c->mu_);
-    if (!c->BeforeSendLocked(writer_)) return false;
+    if (!c->BeforeSendLocked(&connection_header)) return false;
   }
-  // Queued without the connection's lock (Pistache's promise locks its own
-  // core, and resolving it calls Written, which takes ours). Should the
-  // client disconnect meanwhile, the answer counts as pending, so its
-  // descriptor number is held until the stale write has been dropped.
-  auto promise =
-      writer_.send(static_cast<Pistache::Http::Code>(status), body);
+  // Queued without the connection's lock (the transport resolves the write
+  // under its promise's lock and Written takes ours). Should the client
+  // disconnect meanwhile, the answer counts as pending, so its descriptor
+  // number is held until the stale write has been dropped.
+  auto promise = c->Write(SerializeResponse(minor_version_, status, headers_,
+                                            connection_header, body));
   promise.then([c](ssize_t) { c->Written(); },
                [c](std::exception_ptr) { c->WriteFailed(); });
   return true;
@@ -489,7 +493,7 @@ void GuardedHandler::onConnection(
   // the guard's replace them.
   peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(
                                 getMaxRequestSize()));
-  auto conn = std::make_shared<Connection>(this, transport(), peer, peer->fd(),
+  auto conn = std::make_shared<Connection>(this, transport(), peer->fd(),
                                            peer->address().host(),
                                            registry_->options());
   peer->putData(kConnectionData, conn);

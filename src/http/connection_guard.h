@@ -41,8 +41,11 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "http/request_framer.h"
+#include "http/response_bytes.h"
 
 namespace qs::http {
 
@@ -69,16 +72,24 @@ struct GuardOptions {
 // The one answer to one request. Movable; send it exactly once, from any
 // thread. Keeps its connection's state alive, never the socket: once the
 // client has gone, Send does nothing.
+//
+// The response is serialized here and handed to the transport as one raw
+// write, not through Pistache's ResponseWriter: its send() returns a chained
+// promise whose resolution (on the transport thread) does not take the lock
+// that attaching a continuation (on a worker thread) takes, so now and then
+// the continuation was attached just too late, never ran, and the
+// connection waited forever for a write that had long completed. The
+// transport's own write promise resolves and attaches under one lock.
 class Reply {
  public:
-  Reply(Pistache::Http::ResponseWriter writer,
-        std::shared_ptr<Connection> connection);
+  Reply(int minor_version, std::shared_ptr<Connection> connection);
   Reply(Reply&&) noexcept;
   Reply& operator=(Reply&&) = delete;
   ~Reply();
 
-  // For setting headers before Send.
-  Pistache::Http::ResponseWriter& writer() { return writer_; }
+  // Adds a response header (sent in the order added). `name` and `value`
+  // are the service's own text, never a client's.
+  void SetHeader(std::string name, std::string value);
   // Close the connection once this response is written, and say so in a
   // "Connection: close" header (e.g. while the instance drains).
   void CloseAfter();
@@ -90,7 +101,8 @@ class Reply {
   std::function<bool()> GoneCheck() const;
 
  private:
-  Pistache::Http::ResponseWriter writer_;
+  int minor_version_;
+  ResponseHeaders headers_;
   std::shared_ptr<Connection> connection_;
   bool sent_ = false;
 };

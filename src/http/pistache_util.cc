@@ -10,34 +10,6 @@ const char* MethodLabel(std::string_view method) {
   return "OTHER";
 }
 
-namespace {
-
-// Pistache 0.0.5 writes only typed headers to the wire (raw ones added with
-// addRaw are silently dropped), so every header we set is one of these.
-class NamedHeader final : public Pistache::Http::Header::Header {
- public:
-  NamedHeader(std::string name, std::string value)
-      : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void parse(const std::string& data) override { value_ = data; }
-  void write(std::ostream& os) const override { os << value_; }
-#ifdef SAFE_HEADER_CAST
-  // Only typed headers are ever cast; a distinct hash keeps ours apart.
-  uint64_t hash() const override { return std::hash<std::string>{}(name_); }
-#endif
-
- private:
-  std::string name_;
-  std::string value_;
-};
-
-}  // namespace
-
-void SetHeader(Pistache::Http::ResponseWriter& writer, const std::string& name,
-               std::string value) {
-  writer.headers().add(std::make_shared<NamedHeader>(name, std::move(value)));
-}
-
 Result<std::unique_ptr<Pistache::Http::Endpoint>> StartEndpoint(
     const config::HostPort& listen, int threads,
     const std::shared_ptr<Pistache::Http::Handler>& handler) {

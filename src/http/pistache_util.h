@@ -17,9 +17,6 @@ namespace qs::http {
 // common methods, else "OTHER".
 const char* MethodLabel(std::string_view method);
 
-void SetHeader(Pistache::Http::ResponseWriter& writer, const std::string& name,
-               std::string value);
-
 // Creates, binds and starts an endpoint on background threads. Sets the
 // listen backlog, which Pistache's Options::backlog() ignores.
 Result<std::unique_ptr<Pistache::Http::Endpoint>> StartEndpoint(

@@ -42,20 +42,20 @@ class Responder {
 
   // Headers every public response carries.
   static void CommonHeaders(Exchange& ex) {
-    SetHeader(ex.reply.writer(), "Access-Control-Allow-Origin", "*");
-    SetHeader(ex.reply.writer(), "Access-Control-Expose-Headers", kExposedHeaders);
-    SetHeader(ex.reply.writer(), "Cache-Control", "no-store");
-    SetHeader(ex.reply.writer(), "X-Request-Id", ex.request_id);
+    ex.reply.SetHeader("Access-Control-Allow-Origin", "*");
+    ex.reply.SetHeader("Access-Control-Expose-Headers", kExposedHeaders);
+    ex.reply.SetHeader("Cache-Control", "no-store");
+    ex.reply.SetHeader("X-Request-Id", ex.request_id);
   }
 
   static void RateHeaders(Exchange& ex, const api::RateInfo& rate) {
     std::string limit = std::to_string(rate.limit);
     std::string remaining = std::to_string(rate.remaining);
-    SetHeader(ex.reply.writer(), "X-RateLimit-Limit", limit);
-    SetHeader(ex.reply.writer(), "X-RateLimit-Remaining", remaining);
-    SetHeader(ex.reply.writer(), "RateLimit-Policy",
+    ex.reply.SetHeader("X-RateLimit-Limit", limit);
+    ex.reply.SetHeader("X-RateLimit-Remaining", remaining);
+    ex.reply.SetHeader("RateLimit-Policy",
               "\"hourly\";q=" + limit + ";w=3600");
-    SetHeader(ex.reply.writer(), "RateLimit",
+    ex.reply.SetHeader("RateLimit",
               "\"hourly\";r=" + remaining +
                   ";t=" + std::to_string(rate.reset_seconds));
   }
@@ -65,7 +65,7 @@ class Responder {
               const char* content_type, int64_t license_id, int64_t rows,
               const std::string& client) {
     if (content_type != nullptr)
-      SetHeader(ex.reply.writer(), "Content-Type", content_type);
+      ex.reply.SetHeader("Content-Type", content_type);
     ex.reply.Send(status, ex.head ? std::string() : body);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
@@ -98,12 +98,12 @@ class Responder {
     if (h.status == 429 && reply.rate) {
       int64_t retry = std::max<int64_t>(
           1, std::min<int64_t>(86400, reply.rate->reset_seconds));
-      SetHeader(ex.reply.writer(), "Retry-After", std::to_string(retry));
+      ex.reply.SetHeader("Retry-After", std::to_string(retry));
     }
     if (h.status == 401) {
       std::string challenge = kRealm;
       if (reply.credential_given) challenge += ", error=\"invalid_token\"";
-      SetHeader(ex.reply.writer(), "WWW-Authenticate", challenge);
+      ex.reply.SetHeader("WWW-Authenticate", challenge);
     }
     if (h.status == 404) {
       Finish(ex, 404, api::RenderNotFoundBody(), "application/json",
@@ -215,18 +215,18 @@ class Handler final : public GuardedHandler {
     }
     if (request.method == "OPTIONS") {
       Responder::CommonHeaders(*ex);
-      SetHeader(ex->reply.writer(), "Access-Control-Allow-Methods",
+      ex->reply.SetHeader("Access-Control-Allow-Methods",
                 "GET, OPTIONS");
-      SetHeader(ex->reply.writer(), "Access-Control-Allow-Headers",
+      ex->reply.SetHeader("Access-Control-Allow-Headers",
                 "Authorization");
-      SetHeader(ex->reply.writer(), "Access-Control-Max-Age", "86400");
+      ex->reply.SetHeader("Access-Control-Max-Age", "86400");
       s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
       s.metrics.in_flight().Decrement();
       return;
     }
     if (request.method != "GET") {
       Responder::CommonHeaders(*ex);
-      SetHeader(ex->reply.writer(), "Allow", "GET, OPTIONS");
+      ex->reply.SetHeader("Allow", "GET, OPTIONS");
       Done(*ex, 405,
            EdgeProblemBody(405, "Method Not Allowed",
                            "Only GET and OPTIONS are allowed here",
@@ -278,7 +278,7 @@ class Handler final : public GuardedHandler {
   // 503 with Retry-After: this instance will not take the request now.
   void Refuse503(Exchange& ex, const char* detail, const std::string& client) {
     Responder::CommonHeaders(ex);
-    SetHeader(ex.reply.writer(), "Retry-After", "1");
+    ex.reply.SetHeader("Retry-After", "1");
     Done(ex, 503,
          EdgeProblemBody(503, "Service Unavailable", detail, ex.request_id),
          client);

@@ -165,6 +165,54 @@ TEST_F(EdgeHardeningTest, PipelinesSplitAcrossManyWritesAreAllAnswered) {
       << kThreads * kConnections;
 }
 
+// A poll is answered on a worker thread while the transport thread writes
+// the previous answer and resolves its promise. Pistache 0.0.5's
+// ResponseWriter::send returns a chained promise that it resolves without
+// the lock under which a continuation is attached: now and then the
+// guard's "written" continuation was attached just too late, never ran, and
+// the rest of the pipeline was never served (a few in 100,000 requests).
+TEST_F(EdgeHardeningTest, LongPipelinedRunsOfPollsAreEachAnswered) {
+  Service service(env_, db_->url(), redis_url());
+  // A key per thread, each with room for all of its thread's polls.
+  constexpr int kThreads = 6, kBursts = 1200, kDepth = 8;
+  std::vector<std::string> bursts;
+  for (int t = 0; t < kThreads; ++t) {
+    std::string key = cli_->NewKey(license_, 10000);
+    std::string burst;
+    for (int k = 0; k < kDepth; ++k) {
+      burst += "GET " + StatusTarget("{\"schedule_id\":\"q1\"}") +
+               " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+               "\r\n\r\n";
+    }
+    bursts.push_back(std::move(burst));
+  }
+  std::atomic<int> stalled{0};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = std::make_unique<RawConnection>(service.port());
+      for (int i = 0; i < kBursts; ++i) {
+        if (!c->Write(bursts[t])) {
+          ++stalled;
+          return;
+        }
+        size_t got = RawConnection::CountResponses(
+            c->ReadResponses(kDepth, milliseconds(3000)));
+        answered += static_cast<int>(got);
+        if (got != kDepth) {
+          ++stalled;  // a new connection goes on with the run
+          c = std::make_unique<RawConnection>(service.port());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(stalled.load(), 0) << "pipelines left waiting, of "
+                               << kThreads * kBursts;
+  EXPECT_EQ(answered.load(), kThreads * kBursts * kDepth);
+}
+
 TEST_F(EdgeHardeningTest, PipelinedHealthChecksAreEachAnswered) {
   Service service(env_, db_->url(), redis_url());
   RawConnection c(service.admin_port());

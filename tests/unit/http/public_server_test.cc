@@ -189,7 +189,7 @@ TEST_F(PublicServerTest, ShuttingDownRefusesNewRequestsWith503) {
   lifecycle_.BeginDrain();
   auto draining = Get(R"({"schedule_id":"q1"})");
   EXPECT_EQ(draining.status, 200);  // still served while the balancer notices
-  EXPECT_EQ(draining.header("connection"), "Close");
+  EXPECT_EQ(draining.header("connection"), "close");
   lifecycle_.StopAccepting();
   auto closed = Get(R"({"schedule_id":"q1"})");
   EXPECT_EQ(closed.status, 503);
