@@ -80,7 +80,9 @@ int Serve(const Config& c) {
                                        c.rate_limit_failure_mode, metrics);
   qs::auth::Authenticator authenticator(
       keys, clock, metrics,
-      {c.rate_limit, milliseconds(c.key_cache_ttl_ms), 100000});
+      {c.rate_limit, milliseconds(c.key_cache_ttl_ms),
+       static_cast<size_t>(c.key_cache_entries), milliseconds(5000),
+       static_cast<size_t>(c.key_cache_entries / 2)});
   qs::api::StatusService service(authenticator, limiter, queries, metrics,
                                  {c.unauth_rate_limit, c.public_base_url});
   // Declared before the workers so that it outlives their tasks, which hold

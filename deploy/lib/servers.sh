@@ -157,7 +157,11 @@ qs_build() {
   local dir
   dir="$(qs_build_dir)"
   qs_log "building into $dir"
-  cmake -S "$QS_REPO_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+  # Release, as the image's build (deploy/build-release) compiles it, so the
+  # test command's release step reuses these objects instead of compiling
+  # everything a second time; tests on, whatever that step left cached.
+  cmake -S "$QS_REPO_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
+    -DQS_BUILD_TESTS=ON &&
     cmake --build "$dir" -j"$QS_BUILD_JOBS"
 }
 
@@ -169,7 +173,9 @@ qs_sanitizer_build_dir() {
 # qs_build_sanitized NAME SANITIZERS: configures <build dir>-NAME with
 # -DQS_SANITIZE=SANITIZERS (see CMakeLists.txt) and builds only what the
 # sanitizer runs execute: the binary, unit_tests and integration_tests.
-# Debug keeps assert() on; the sanitizer flags set -O1 themselves.
+# Debug keeps assert() on; the sanitizer flags set -O1 and line tables
+# (-g1: file:line in every report, at a fraction of full debug info's
+# compile time).
 qs_build_sanitized() {
   local name="$1" sanitizers="$2" dir
   [[ -n "$name" && -n "$sanitizers" ]] ||
@@ -177,7 +183,7 @@ qs_build_sanitized() {
   dir="$(qs_sanitizer_build_dir "$name")"
   qs_log "building with -fsanitize=$sanitizers into $dir"
   cmake -S "$QS_REPO_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Debug \
-    -DQS_SANITIZE="$sanitizers" &&
+    -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DQS_SANITIZE="$sanitizers" &&
     cmake --build "$dir" -j"$QS_BUILD_JOBS" \
       --target querystatus unit_tests integration_tests
 }

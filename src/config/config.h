@@ -41,6 +41,8 @@ struct Config {
   int http_threads = 2;
   int workers = 16;
   int key_cache_ttl_ms = 5000;
+  // Keys the cache holds; unknown tokens have a cache of half this size.
+  int key_cache_entries = 100000;
   // Per-instance status cache (0 turns it off).
   int64_t status_cache_bytes = 64LL << 20;
   std::string migrations_dir = "migrations";

@@ -3,15 +3,19 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pistache/peer.h>
+#include <pistache/transport.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <pistache/peer.h>
-#include <pistache/transport.h>
-
 #include <algorithm>
 #include <vector>
+
+// Not instrumented by any sanitizer: close() runs inside a sanitizer's
+// runtime as well (see hold_next).
+#define QS_NO_SANITIZE \
+  __attribute__((no_sanitize("address", "thread", "undefined")))
 
 namespace qs::http {
 namespace {
@@ -31,28 +35,52 @@ std::atomic<uint64_t> accept_backoffs{0};
 // with a placeholder (the socket itself is closed at once), and the
 // housekeeping thread releases the number once the transport has had its
 // turns, by which time the stale write has been dropped (no such peer).
+//
+// close() below reads the numbers to hold without a lock: a sanitizer's
+// runtime calls close() too (its symbolizer, while it holds its own locks
+// to print a report), and a lock or an instrumented access there deadlocks
+// it. So they sit in a fixed set of atomic slots (number + 1; 0 is free).
+// Should every slot be taken, a disconnect goes unheld (the protection is
+// lost for that one number, nothing else).
 constexpr std::chrono::milliseconds kQuarantine{500};
+constexpr int kHoldSlots = 256;
+std::atomic<int> hold_next[kHoldSlots];  // to hold when Pistache closes them
+std::atomic<int> hold_pending{0};        // slots in use
 std::mutex quarantine_mu;
-std::vector<int> quarantine_next;  // to hold when Pistache closes them
 std::vector<std::pair<int, Clock::time_point>> quarantined;  // held now
-std::atomic<int> quarantine_pending{0};  // quarantine_next.size()
+int placeholder_fd = -1;  // /dev/null, opened on first use (quarantine_mu)
 
 void QuarantineOnClose(int fd) {
-  std::lock_guard<std::mutex> lock(quarantine_mu);
-  quarantine_next.push_back(fd);
-  quarantine_pending.store(static_cast<int>(quarantine_next.size()));
+  for (auto& slot : hold_next) {
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1)) {
+      hold_pending.fetch_add(1);
+      return;
+    }
+  }
 }
 
-// True when `fd` was to be held: it now refers to the placeholder.
-bool HoldInsteadOfClosing(int fd) {
-  if (quarantine_pending.load(std::memory_order_relaxed) == 0) return false;
+// True when `fd` was to be held: it now refers to the placeholder. Called
+// for every close() in the process (see there), so the common case is one
+// relaxed load.
+QS_NO_SANITIZE bool HoldInsteadOfClosing(int fd) {
+  if (hold_pending.load(std::memory_order_relaxed) == 0) return false;
+  bool found = false;
+  for (auto& slot : hold_next) {
+    int expected = fd + 1;
+    if (slot.load(std::memory_order_relaxed) == expected &&
+        slot.compare_exchange_strong(expected, 0)) {
+      hold_pending.fetch_sub(1);
+      found = true;
+      break;
+    }
+  }
+  if (!found) return false;
   std::lock_guard<std::mutex> lock(quarantine_mu);
-  auto it = std::find(quarantine_next.begin(), quarantine_next.end(), fd);
-  if (it == quarantine_next.end()) return false;
-  quarantine_next.erase(it);
-  quarantine_pending.store(static_cast<int>(quarantine_next.size()));
-  static const int placeholder = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (placeholder < 0 || ::dup2(placeholder, fd) < 0) return false;
+  if (placeholder_fd < 0) {
+    placeholder_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  }
+  if (placeholder_fd < 0 || ::dup2(placeholder_fd, fd) < 0) return false;
   quarantined.emplace_back(fd, Clock::now());
   return true;
 }
@@ -332,16 +360,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const GuardOptions& options_;
 
   std::mutex mu_;
-  std::string buffer_;    // received, not yet served
-  bool busy_ = false;     // a request is being answered
+  std::string buffer_;          // received, not yet served
+  bool busy_ = false;           // a request is being answered
   bool write_pending_ = false;  // its response is on its way to the socket
   bool close_after_ = false;
-  bool partial_ = false;  // the buffer starts a request not complete yet
-  bool lingering_ = false;  // our side is closed; waiting for the client's
+  bool partial_ = false;        // the buffer starts a request not complete yet
+  bool lingering_ = false;      // our side is closed; waiting for the client's
   bool discard_input_ = false;  // input from now on is read and dropped
-  bool overflow_ = false;  // input past the bound was dropped
-  bool shut_ = false;     // shut down both ways by us
-  bool closed_ = false;   // Pistache removed the peer (or the endpoint stops)
+  bool overflow_ = false;       // input past the bound was dropped
+  bool shut_ = false;           // shut down both ways by us
+  bool closed_ = false;  // Pistache removed the peer (or the endpoint stops)
   int minor_version_ = 1;
   Clock::time_point last_activity_;
   Clock::time_point partial_since_;
@@ -524,6 +552,20 @@ uint64_t AcceptBackoffs() { return accept_backoffs.load(); }
 
 }  // namespace qs::http
 
+// The definitions below call the next ones (libc's, or a sanitizer's
+// interceptor), found once before main; a call before that (a library's
+// constructor) goes straight to the system call.
+namespace {
+using CloseFn = int (*)(int);
+using Accept4Fn = int (*)(int, struct sockaddr*, socklen_t*, int);
+std::atomic<CloseFn> next_close{nullptr};
+std::atomic<Accept4Fn> next_accept4{nullptr};
+__attribute__((constructor)) void FindNextDefinitions() {
+  next_close.store(reinterpret_cast<CloseFn>(dlsym(RTLD_NEXT, "close")));
+  next_accept4.store(reinterpret_cast<Accept4Fn>(dlsym(RTLD_NEXT, "accept4")));
+}
+}  // namespace
+
 // Pistache's accept loop polls its listening socket level-triggered and
 // calls accept4 again at once when it fails, so with the process out of
 // descriptors it spins a core. This definition takes precedence over libc's
@@ -535,21 +577,17 @@ uint64_t AcceptBackoffs() { return accept_backoffs.load(); }
 // precedence over libc's for the whole process (as accept4's below), and
 // holds the numbers the connection guard asked for (see QuarantineOnClose).
 // Every other close is libc's, unchanged.
-extern "C" int close(int fd) {
+extern "C" QS_NO_SANITIZE int close(int fd) {
   if (qs::http::HoldInsteadOfClosing(fd)) return 0;
   // The next definition (libc's, or a sanitizer's interceptor that tracks
   // descriptors), not the bare system call.
-  using CloseFn = int (*)(int);
-  static const CloseFn next =
-      reinterpret_cast<CloseFn>(dlsym(RTLD_NEXT, "close"));
+  CloseFn next = next_close.load(std::memory_order_relaxed);
   return next != nullptr ? next(fd) : static_cast<int>(syscall(SYS_close, fd));
 }
 
 extern "C" int accept4(int fd, struct sockaddr* addr, socklen_t* len,
                        int flags) {
-  using Accept4Fn = int (*)(int, struct sockaddr*, socklen_t*, int);
-  static const Accept4Fn next =
-      reinterpret_cast<Accept4Fn>(dlsym(RTLD_NEXT, "accept4"));
+  Accept4Fn next = next_accept4.load(std::memory_order_relaxed);
   long r = next != nullptr ? next(fd, addr, len, flags)
                            : syscall(SYS_accept4, fd, addr, len, flags);
   if (r < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||

@@ -23,9 +23,11 @@
 //
 // Thread model. Pistache calls onConnection, onInput and onDisconnection on
 // the connection's transport thread. `Serve` and `Refuse` run on that thread
-// too, or on the thread that finished the previous response's write (a
-// transport thread), or for a 408 on the housekeeping thread: they must not
-// block. `Reply::Send` may be called from any thread, exactly once.
+// too, or on the thread that saw the previous response written (the
+// transport thread, or the thread that sent it, when the write completed
+// before its continuation was attached), or for a 408 on the housekeeping
+// thread: they must not block. `Reply::Send` may be called from any thread,
+// exactly once.
 #pragma once
 
 #include <pistache/http.h>
