@@ -113,7 +113,8 @@ std::optional<Options> ParseWithLibpq(std::string_view conninfo) {
   return out;
 }
 
-std::string Redact(std::string_view url, std::vector<std::string>* secrets);
+std::string Redact(std::string_view url, std::vector<std::string>* secrets,
+                   int depth = 0);
 
 // A value for a conninfo string: bare if libpq reads it back unchanged,
 // otherwise single-quoted with ' and \ escaped.
@@ -134,8 +135,13 @@ void AppendConninfoValue(std::string& out, std::string_view v) {
   out += '\'';
 }
 
+// `depth`: how many dbname values this conninfo is nested in. libpq expands
+// a connection string given as dbname once, never one inside that; so a
+// nested one is not read further but hidden whole (reading each level
+// quotes the one inside it again, which doubled the text per level).
 std::optional<std::string> RedactConninfo(std::string_view conninfo,
-                                          std::vector<std::string>* secrets) {
+                                          std::vector<std::string>* secrets,
+                                          int depth) {
   std::optional<Options> opts = ParseWithLibpq(conninfo);
   if (!opts) return std::nullopt;
   std::string out;
@@ -147,7 +153,12 @@ std::optional<std::string> RedactConninfo(std::string_view conninfo,
       Remember(value, secrets);
       out += kRedacted;
     } else if (key == "dbname" && LooksLikeConnectionString(value)) {
-      AppendConninfoValue(out, Redact(value, secrets));
+      if (depth == 0) {
+        AppendConninfoValue(out, Redact(value, secrets, depth + 1));
+      } else {
+        Remember(value, secrets);
+        out += kRedacted;
+      }
     } else {
       AppendConninfoValue(out, value);
     }
@@ -242,12 +253,14 @@ bool HasScheme(std::string_view url) {
   return sep != std::string_view::npos && IsScheme(url.substr(0, sep));
 }
 
-std::string Redact(std::string_view url, std::vector<std::string>* secrets) {
+std::string Redact(std::string_view url, std::vector<std::string>* secrets,
+                   int depth) {
   if (HasScheme(url)) {
     size_t sep = url.find("://");
     return RedactUri(url.substr(0, sep), url.substr(sep + 3), secrets);
   }
-  if (std::optional<std::string> conninfo = RedactConninfo(url, secrets)) {
+  if (std::optional<std::string> conninfo =
+          RedactConninfo(url, secrets, depth)) {
     return *std::move(conninfo);
   }
   Remember(url, secrets);

@@ -85,6 +85,21 @@ TEST(RedactUrlTest, HidesADatabaseNameThatIsAConnectionString) {
             "dbname='password=*** host=x'");
 }
 
+// Found by redact_url_fuzz: "dbname=dbname=dbname=..." nests a connection
+// string in every dbname; reading each level quoted the one inside it
+// again, doubling the text per level (30 levels: 1 GiB, 11 s). libpq
+// expands one level only, so deeper ones are hidden whole.
+TEST(RedactUrlTest, DeeplyNestedDbnameIsHiddenNotExpandedLevelByLevel) {
+  std::string nested = "host=x";
+  for (int i = 0; i < 40; ++i) nested = "dbname=" + nested;
+  std::string redacted = RedactUrl(nested);
+  EXPECT_LT(redacted.size(), 64u) << redacted.substr(0, 200);
+  // A password two levels down is hidden too.
+  EXPECT_EQ(
+      RedactUrl(R"(dbname='dbname=\'host=x password=s3cret\'')").find("s3cret"),
+      std::string::npos);
+}
+
 TEST(RedactUrlTest, RebuildsAConninfoStringWithThePasswordHidden) {
   EXPECT_EQ(RedactUrl("host=h port=5432 dbname=db user=u password=secret"),
             "user=u password=*** dbname=db host=h port=5432");
