@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pistache/peer.h>
 #include <pistache/transport.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,43 +40,53 @@ std::atomic<uint64_t> accept_backoffs{0};
 // close() below reads the numbers to hold without a lock: a sanitizer's
 // runtime calls close() too (its symbolizer, while it holds its own locks
 // to print a report), and a lock or an instrumented access there deadlocks
-// it. So they sit in a fixed set of atomic slots (number + 1; 0 is free).
-// Should every slot be taken, a disconnect goes unheld (the protection is
-// lost for that one number, nothing else).
+// it. So each number has an atomic flag of its own, in an array with one
+// byte per possible descriptor (up to the hard RLIMIT_NOFILE, at most
+// 1 MiB), allocated when the first listener is set up: any number of
+// disconnects can be held at once, and close() costs one load.
 constexpr std::chrono::milliseconds kQuarantine{500};
-constexpr int kHoldSlots = 256;
-std::atomic<int> hold_next[kHoldSlots];  // to hold when Pistache closes them
-std::atomic<int> hold_pending{0};        // slots in use
+std::atomic<std::atomic<uint8_t>*> hold_flags{nullptr};
+size_t hold_flags_size = 0;  // written once, before hold_flags
 std::mutex quarantine_mu;
 std::vector<std::pair<int, Clock::time_point>> quarantined;  // held now
 int placeholder_fd = -1;  // /dev/null, opened on first use (quarantine_mu)
 
-void QuarantineOnClose(int fd) {
-  for (auto& slot : hold_next) {
-    int expected = 0;
-    if (slot.compare_exchange_strong(expected, fd + 1)) {
-      hold_pending.fetch_add(1);
-      return;
+void AllocateHoldFlags() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit limit{};
+    rlim_t n = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      n = std::max(limit.rlim_cur, limit.rlim_max);
     }
+    n = std::min<rlim_t>(std::max<rlim_t>(n, 1024), rlim_t{1} << 20);
+    hold_flags_size = static_cast<size_t>(n);
+    hold_flags.store(new std::atomic<uint8_t>[hold_flags_size](),
+                     std::memory_order_release);
+  });
+}
+
+void QuarantineOnClose(int fd) {
+  std::atomic<uint8_t>* flags = hold_flags.load(std::memory_order_acquire);
+  if (flags != nullptr && fd >= 0 &&
+      static_cast<size_t>(fd) < hold_flags_size) {
+    flags[fd].store(1);
   }
 }
 
 // True when `fd` was to be held: it now refers to the placeholder. Called
-// for every close() in the process (see there), so the common case is one
-// relaxed load.
+// for every close() in the process (see there), so the common case is two
+// loads.
 QS_NO_SANITIZE bool HoldInsteadOfClosing(int fd) {
-  if (hold_pending.load(std::memory_order_relaxed) == 0) return false;
-  bool found = false;
-  for (auto& slot : hold_next) {
-    int expected = fd + 1;
-    if (slot.load(std::memory_order_relaxed) == expected &&
-        slot.compare_exchange_strong(expected, 0)) {
-      hold_pending.fetch_sub(1);
-      found = true;
-      break;
-    }
+  std::atomic<uint8_t>* flags = hold_flags.load(std::memory_order_acquire);
+  if (flags == nullptr || fd < 0 ||
+      static_cast<size_t>(fd) >= hold_flags_size) {
+    return false;
   }
-  if (!found) return false;
+  if (flags[fd].load(std::memory_order_relaxed) == 0 ||
+      flags[fd].exchange(0) == 0) {
+    return false;
+  }
   std::lock_guard<std::mutex> lock(quarantine_mu);
   if (placeholder_fd < 0) {
     placeholder_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -435,7 +446,9 @@ std::function<bool()> Reply::GoneCheck() const {
 // --- ConnectionRegistry ---
 
 ConnectionRegistry::ConnectionRegistry(GuardOptions options)
-    : options_(options) {}
+    : options_(options) {
+  AllocateHoldFlags();
+}
 
 ConnectionRegistry::~ConnectionRegistry() { Stop(); }
 
