@@ -78,11 +78,13 @@ int Serve(const Config& c) {
   qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
   qs::ratelimit::HourlyLimiter limiter(counter, clock,
                                        c.rate_limit_failure_mode, metrics);
-  qs::auth::Authenticator authenticator(
-      keys, clock, metrics,
-      {c.rate_limit, milliseconds(c.key_cache_ttl_ms),
-       static_cast<size_t>(c.key_cache_entries), milliseconds(5000),
-       static_cast<size_t>(c.key_cache_entries / 2)});
+  qs::auth::AuthenticatorOptions auth_options;
+  auth_options.default_rate_limit = c.rate_limit;
+  auth_options.cache_ttl = milliseconds(c.key_cache_ttl_ms);
+  auth_options.cache_max_entries = static_cast<size_t>(c.key_cache_entries);
+  auth_options.negative_cache_max_entries =
+      static_cast<size_t>(c.key_cache_entries / 2);
+  qs::auth::Authenticator authenticator(keys, clock, metrics, auth_options);
   qs::api::StatusService service(authenticator, limiter, queries, metrics,
                                  {c.unauth_rate_limit, c.public_base_url});
   // Declared before the workers so that it outlives their tasks, which hold

@@ -14,7 +14,7 @@
 #include <vector>
 
 // Not instrumented by any sanitizer: close() runs inside a sanitizer's
-// runtime as well (see hold_next).
+// runtime as well (see hold_flags).
 #define QS_NO_SANITIZE \
   __attribute__((no_sanitize("address", "thread", "undefined")))
 
@@ -43,7 +43,7 @@ std::atomic<uint64_t> accept_backoffs{0};
 // it. So each number has an atomic flag of its own, in an array with one
 // byte per possible descriptor (up to the hard RLIMIT_NOFILE, at most
 // 1 MiB), allocated when the first listener is set up: any number of
-// disconnects can be held at once, and close() costs one load.
+// disconnects can be held at once, and close() costs two loads.
 constexpr std::chrono::milliseconds kQuarantine{500};
 std::atomic<std::atomic<uint8_t>*> hold_flags{nullptr};
 size_t hold_flags_size = 0;  // written once, before hold_flags
@@ -175,9 +175,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // sockets out of turn, and a writable event already collected for one of
   // them would then find no queue and abort the process.)
   static constexpr int kMaxKicks = 64;
-  void KickPendingWrite() {
-    transport_->asyncWrite(fd_, Pistache::RawBuffer(std::string(), 0));
-  }
+  void KickPendingWrite() { Write(std::string()); }
 
   // Transport thread, before Pistache closes the socket.
   void OnDisconnected() {
@@ -212,7 +210,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case FrameResult::Kind::kError:
         BeginRefusalLocked();
         lock.unlock();
-        handler_->Refuse(r.error, host_, MakeReply(1));
+        handler_->Refuse(r.error, host_, MakeReply());
         return;
       case FrameResult::Kind::kRequest:
         break;
@@ -222,9 +220,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     busy_ = true;
     close_after_ = !r.request.keep_alive;
     minor_version_ = r.request.minor_version;
-    int minor = minor_version_;
     lock.unlock();
-    handler_->Serve(std::move(r.request), host_, MakeReply(minor));
+    handler_->Serve(std::move(r.request), host_, MakeReply());
   }
 
   // Housekeeping thread: the timers.
@@ -255,7 +252,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         lock.unlock();
         handler_->Refuse(FrameError{408, "Request Timeout",
                                     "The request did not arrive in time"},
-                         host_, MakeReply(1));
+                         host_, MakeReply());
       }
       return;
     }
@@ -271,9 +268,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   friend class Reply;
 
-  Reply MakeReply(int minor_version) {
-    return Reply(minor_version, shared_from_this());
-  }
+  Reply MakeReply() { return Reply(shared_from_this()); }
 
   void BeginRefusalLocked() {
     discard_input_ = true;
@@ -285,9 +280,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Reply::Send, with mu_ held: whether the response may be written, and
-  // its Connection header ("" for none) in `connection`.
-  bool BeforeSendLocked(std::string_view* connection) {
+  // the request's HTTP minor version and the response's Connection header
+  // ("" for none).
+  bool BeforeSendLocked(int* minor_version, std::string_view* connection) {
     if (closed_ || shut_ || !busy_ || write_pending_) return false;
+    *minor_version = minor_version_;
     if (close_after_) {
       *connection = "close";
     } else if (minor_version_ == 0) {
@@ -392,12 +389,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 // --- Reply ---
 
-Reply::Reply(int minor_version, std::shared_ptr<Connection> connection)
-    : minor_version_(minor_version), connection_(std::move(connection)) {}
+Reply::Reply(std::shared_ptr<Connection> connection)
+    : connection_(std::move(connection)) {}
 
 Reply::Reply(Reply&& other) noexcept
-    : minor_version_(other.minor_version_),
-      headers_(std::move(other.headers_)),
+    : headers_(std::move(other.headers_)),
       connection_(std::move(other.connection_)),
       sent_(other.sent_) {
   other.sent_ = true;
@@ -417,16 +413,19 @@ bool Reply::Send(int status, const std::string& body) {
   if (sent_) return false;
   sent_ = true;
   std::shared_ptr<Connection> c = connection_;
+  int minor_version = 1;
   std::string_view connection_header;
   {
     std::lock_guard<std::mutex> lock(c->mu_);
-    if (!c->BeforeSendLocked(&connection_header)) return false;
+    if (!c->BeforeSendLocked(&minor_version, &connection_header)) {
+      return false;
+    }
   }
   // Queued without the connection's lock (the transport resolves the write
   // under its promise's lock and Written takes ours). Should the client
   // disconnect meanwhile, the answer counts as pending, so its descriptor
   // number is held until the stale write has been dropped.
-  auto promise = c->Write(SerializeResponse(minor_version_, status, headers_,
+  auto promise = c->Write(SerializeResponse(minor_version, status, headers_,
                                             connection_header, body));
   promise.then([c](ssize_t) { c->Written(); },
                [c](std::exception_ptr) { c->WriteFailed(); });

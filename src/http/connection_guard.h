@@ -84,7 +84,7 @@ struct GuardOptions {
 // transport's own write promise resolves and attaches under one lock.
 class Reply {
  public:
-  Reply(int minor_version, std::shared_ptr<Connection> connection);
+  explicit Reply(std::shared_ptr<Connection> connection);
   Reply(Reply&&) noexcept;
   Reply& operator=(Reply&&) = delete;
   ~Reply();
@@ -103,7 +103,6 @@ class Reply {
   std::function<bool()> GoneCheck() const;
 
  private:
-  int minor_version_;
   ResponseHeaders headers_;
   std::shared_ptr<Connection> connection_;
   bool sent_ = false;
