@@ -90,10 +90,10 @@ int Serve(const Config& c) {
   // Declared before the workers so that it outlives their tasks, which hold
   // a request's in-flight mark.
   qs::http::Lifecycle lifecycle;
-  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics);
+  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics.worker_pool_observer());
 
   bool redis_decides =
-      c.rate_limit_failure_mode == qs::ratelimit::FailureMode::kClosed;
+      c.rate_limit_failure_mode == qs::FailureMode::kClosed;
   // Runs on the readiness thread, never on a request thread: each probe
   // waits at most its dependency's timeout.
   auto check = [&pool, &counter, &lifecycle, redis_decides] {
@@ -102,8 +102,8 @@ int Serve(const Config& c) {
       r.body = "{\"status\":\"draining\"}";
       return r;
     }
-    bool pg_ok = !pool.Ping().has_value();
-    bool redis_ok = !counter.Ping().has_value();
+    bool pg_ok = pool.Ping().ok();
+    bool redis_ok = counter.Ping().ok();
     r.ready = pg_ok && (redis_ok || !redis_decides);
     r.body = std::string("{\"status\":\"") + (r.ready ? "ready" : "not_ready") +
              "\",\"postgres\":\"" + (pg_ok ? "ok" : "unavailable") +
@@ -118,8 +118,8 @@ int Serve(const Config& c) {
   // The ready gauge is right from the first scrape, before any probe.
   readiness.Start();
   // The public listener first: once /healthz answers, so does the API.
-  if (auto e = server.Start()) return Fail(e->internal);
-  if (auto e = admin.Start()) return Fail(e->internal);
+  if (qs::Status s = server.Start(); !s.ok()) return Fail(s.error().internal);
+  if (qs::Status s = admin.Start(); !s.ok()) return Fail(s.error().internal);
   qs::log::Event(
       qs::log::Level::kInfo, "started",
       {{"listen", c.listen.host + ":" + std::to_string(server.port())},

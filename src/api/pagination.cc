@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "api/url_codec.h"
-#include "log/log.h"
+#include "common/json_string.h"
 
 namespace qs::api {
 namespace {
@@ -15,7 +15,7 @@ std::string PageLink(std::string_view base, const std::string& schedule_id,
   json += "{\"schedule_id\":";
   // schedule_id is [A-Za-z0-9_-]; escaping keeps the link valid JSON even if
   // a caller ever builds a StatusRequest by hand.
-  log::AppendJsonString(json, schedule_id);
+  AppendJsonString(json, schedule_id);
   json += ",\"offset_start\":";
   json += std::to_string(offset_start);
   json += ",\"offset_end\":";

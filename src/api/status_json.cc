@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "log/log.h"
+#include "common/json_string.h"
 
 namespace qs::api {
 namespace {
@@ -17,7 +17,7 @@ void AppendInt(std::string& out, int64_t value) {
 void AppendOptionalString(std::string& out,
                           const std::optional<std::string>& s) {
   if (s) {
-    log::AppendJsonString(out, *s);
+    AppendJsonString(out, *s);
   } else {
     out += "null";
   }
@@ -38,9 +38,9 @@ void RenderStatusBody(const StatusView& v, std::string* out) {
             (success ? v.rows_json.size() : 0));
 
   s += "{\"meta\":{\"request_id\":";
-  log::AppendJsonString(s, v.request_id);
+  AppendJsonString(s, v.request_id);
   s += ",\"schedule_id\":";
-  log::AppendJsonString(s, v.schedule_id);
+  AppendJsonString(s, v.schedule_id);
   s += ",\"status_code\":\"";
   s += QueryStatusName(v.status);
   s += "\",\"progress\":{\"queries_ready\":";
@@ -77,16 +77,16 @@ std::string RenderProblemBody(const Problem& p) {
   s.reserve(64 + p.type.size() + p.title.size() + p.detail.size() +
             p.instance.size());
   s += "{\"type\":";
-  log::AppendJsonString(s, p.type);
+  AppendJsonString(s, p.type);
   s += ",\"title\":";
-  log::AppendJsonString(s, p.title);
+  AppendJsonString(s, p.title);
   s += ",\"status\":";
   AppendInt(s, p.status);
   s += ",\"detail\":";
-  log::AppendJsonString(s, p.detail);
+  AppendJsonString(s, p.detail);
   if (!p.instance.empty()) {
     s += ",\"instance\":";
-    log::AppendJsonString(s, p.instance);
+    AppendJsonString(s, p.instance);
   }
   s += '}';
   return s;

@@ -190,7 +190,9 @@ Outcome KeyRevoke(Context& ctx) {
   if (auto f = RejectUnknown(ctx.flags)) return f;
   auto db = Connect(ctx.config);
   if (!db.ok()) return Failed(db.error());
-  if (auto e = db.value()->RevokeKey(auth::Sha256Hex(token))) return Failed(*e);
+  if (Status s = db.value()->RevokeKey(auth::Sha256Hex(token)); !s.ok()) {
+    return Failed(s.error());
+  }
   return std::nullopt;
 }
 
@@ -231,7 +233,7 @@ Outcome QueryPut(Context& ctx) {
   put.finished_ago_seconds = finished_ago;
   auto db = Connect(ctx.config);
   if (!db.ok()) return Failed(db.error());
-  if (auto e = db.value()->PutQuery(put)) return Failed(*e);
+  if (Status s = db.value()->PutQuery(put); !s.ok()) return Failed(s.error());
   return std::nullopt;
 }
 
@@ -262,10 +264,9 @@ Outcome QueueSet(Context& ctx) {
   if (auto f = RejectUnknown(ctx.flags)) return f;
   auto db = Connect(ctx.config);
   if (!db.ok()) return Failed(db.error());
-  if (auto e = db.value()->SetQueue(*license, static_cast<int32_t>(*scheduled),
-                                    static_cast<int32_t>(*running))) {
-    return Failed(*e);
-  }
+  Status s = db.value()->SetQueue(*license, static_cast<int32_t>(*scheduled),
+                                  static_cast<int32_t>(*running));
+  if (!s.ok()) return Failed(s.error());
   return std::nullopt;
 }
 
@@ -292,10 +293,10 @@ Outcome Demo(Context& ctx) {
   if (!key.ok()) return Failed(key.error());
   store::QueryPut running{
       license, "demo-running", QueryStatusCode::kRunning, 1, 3, {}};
-  if (auto e = s.PutQuery(running)) return Failed(*e);
+  if (Status st = s.PutQuery(running); !st.ok()) return Failed(st.error());
   store::QueryPut done{license, "demo-success", QueryStatusCode::kSuccess, 3, 3,
                        {}};
-  if (auto e = s.PutQuery(done)) return Failed(*e);
+  if (Status st = s.PutQuery(done); !st.ok()) return Failed(st.error());
   auto rows = s.QueryRowCount("demo-success");
   if (!rows.ok()) return Failed(rows.error());
   if (rows.value() == 0) {
@@ -319,7 +320,9 @@ Outcome Demo(Context& ctx) {
     auto loaded = s.LoadRows("demo-success", demo_rows);
     if (!loaded.ok()) return Failed(loaded.error());
   }
-  if (auto e = s.SetQueue(license, 2, 1)) return Failed(*e);
+  if (Status st = s.SetQueue(license, 2, 1); !st.ok()) {
+    return Failed(st.error());
+  }
 
   std::string base = ctx.config.public_base_url;
   if (base.empty()) {

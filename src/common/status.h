@@ -64,7 +64,7 @@ struct Error {
 
 // A value or an Error. Deliberately small: ok(), value(), error().
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
@@ -79,7 +79,20 @@ class Result {
   std::variant<T, Error> v_;
 };
 
-// For operations that return nothing on success.
-using Status = std::optional<Error>;
+// The outcome of an operation that returns nothing on success: OK, or an
+// Error. In the spirit of absl::Status: `if (!s.ok()) return s;`.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK
+  Status(Error error) : error_(std::move(error)) {}  // NOLINT: implicit
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return !error_.has_value(); }
+  // Only when !ok().
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
+};
 
 }  // namespace qs

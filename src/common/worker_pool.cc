@@ -7,14 +7,8 @@
 namespace qs {
 
 WorkerPool::WorkerPool(int threads, size_t max_queued,
-                       metrics::Metrics* metrics)
-    : max_queued_(max_queued) {
-  if (metrics != nullptr) {
-    depth_ = &metrics->worker_queue_depth();
-    dropped_deadline_ = &metrics->WorkerTasksDropped("deadline");
-    dropped_client_gone_ = &metrics->WorkerTasksDropped("client_gone");
-    dropped_stopped_ = &metrics->WorkerTasksDropped("stopped");
-  }
+                       WorkerPoolObserver* observer)
+    : max_queued_(max_queued), observer_(observer) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
@@ -38,7 +32,7 @@ bool WorkerPool::TrySubmit(Task task) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(task));
-    if (depth_) depth_->Increment();
+    if (observer_) observer_->QueueDepthChanged(+1);
   }
   cv_.notify_one();
   return true;
@@ -58,6 +52,19 @@ WorkerPool::Fate WorkerPool::Judge(const Task& task) const {
   return Fate::kRun;
 }
 
+WorkerPoolObserver::Drop WorkerPool::DropReason(Fate fate) {
+  switch (fate) {
+    case Fate::kDeadline:
+      return WorkerPoolObserver::Drop::kDeadline;
+    case Fate::kClientGone:
+      return WorkerPoolObserver::Drop::kClientGone;
+    case Fate::kRun:
+    case Fate::kStopped:
+      break;
+  }
+  return WorkerPoolObserver::Drop::kStopped;
+}
+
 void WorkerPool::Run() {
   for (;;) {
     Task task;
@@ -68,29 +75,15 @@ void WorkerPool::Run() {
       if (queue_.empty()) return;  // stopping, and nothing left
       task = std::move(queue_.front());
       queue_.pop_front();
-      if (depth_) depth_->Decrement();
+      if (observer_) observer_->QueueDepthChanged(-1);
       stopping = stopping_;
     }
     Fate fate = stopping ? Fate::kStopped : Judge(task);
-    prometheus::Counter* dropped = nullptr;
-    switch (fate) {
-      case Fate::kRun:
-        break;
-      case Fate::kDeadline:
-        dropped = dropped_deadline_;
-        break;
-      case Fate::kClientGone:
-        dropped = dropped_client_gone_;
-        break;
-      case Fate::kStopped:
-        dropped = dropped_stopped_;
-        break;
-    }
     try {
       if (fate == Fate::kRun) {
         if (task.run) task.run();
       } else {
-        if (dropped) dropped->Increment();
+        if (observer_) observer_->TaskDropped(DropReason(fate));
         if (task.drop) task.drop();
       }
     } catch (...) {

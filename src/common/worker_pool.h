@@ -7,9 +7,18 @@
 #include <vector>
 
 #include "common/executor.h"
-#include "metrics/metrics.h"
 
 namespace qs {
+
+// What a WorkerPool reports as it goes (the metrics module exports it). Called
+// with the pool's lock held or on a worker thread: must not block.
+class WorkerPoolObserver {
+ public:
+  enum class Drop { kDeadline, kClientGone, kStopped };
+  virtual ~WorkerPoolObserver() = default;
+  virtual void QueueDepthChanged(int delta) = 0;
+  virtual void TaskDropped(Drop why) = 0;
+};
 
 // A fixed set of threads running tasks from a bounded queue. Request work
 // that blocks on PostgreSQL runs here, never on the HTTP event loop.
@@ -20,9 +29,10 @@ namespace qs {
 // exported as querystatus_worker_queue_depth.
 class WorkerPool final : public Executor {
  public:
-  // `metrics` may be null (then nothing is exported).
+  // `observer` may be null (then nothing is reported); it must outlive the
+  // pool.
   WorkerPool(int threads, size_t max_queued,
-             metrics::Metrics* metrics = nullptr);
+             WorkerPoolObserver* observer = nullptr);
   // Stop(), if it was not called.
   ~WorkerPool() override;
   WorkerPool(const WorkerPool&) = delete;
@@ -45,6 +55,7 @@ class WorkerPool final : public Executor {
   enum class Fate { kRun, kDeadline, kClientGone, kStopped };
   void Run();
   Fate Judge(const Task& task) const;
+  static WorkerPoolObserver::Drop DropReason(Fate fate);
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -54,10 +65,7 @@ class WorkerPool final : public Executor {
   std::mutex join_mu_;     // serialises Stop()'s joins
   std::vector<std::thread> threads_;
 
-  prometheus::Gauge* depth_ = nullptr;
-  prometheus::Counter* dropped_deadline_ = nullptr;
-  prometheus::Counter* dropped_client_gone_ = nullptr;
-  prometheus::Counter* dropped_stopped_ = nullptr;
+  WorkerPoolObserver* observer_;
 };
 
 }  // namespace qs

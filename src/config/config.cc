@@ -78,9 +78,9 @@ const std::vector<Setting>& Settings() {
       {"rate-limit-failure-mode", "QS_RATE_LIMIT_FAILURE_MODE",
        [](const std::string& s, Config& c) {
          if (s == "open") {
-           c.rate_limit_failure_mode = ratelimit::FailureMode::kOpen;
+           c.rate_limit_failure_mode = FailureMode::kOpen;
          } else if (s == "closed") {
-           c.rate_limit_failure_mode = ratelimit::FailureMode::kClosed;
+           c.rate_limit_failure_mode = FailureMode::kClosed;
          } else {
            return false;
          }

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "common/cidr.h"
+#include "common/failure_mode.h"
 #include "common/status.h"
 #include "config/flags.h"
 #include "log/log.h"
-#include "ratelimit/hourly_limiter.h"
 
 namespace qs::config {
 
@@ -28,8 +28,7 @@ struct Config {
   std::string redis_url = "redis://localhost:6379/0";
   int32_t rate_limit = 5000;
   int32_t unauth_rate_limit = 1000;
-  ratelimit::FailureMode rate_limit_failure_mode =
-      ratelimit::FailureMode::kOpen;
+  FailureMode rate_limit_failure_mode = FailureMode::kOpen;
   std::vector<Cidr> trusted_proxies;
   std::string public_base_url;  // empty: path-absolute links
   log::Level log_level = log::Level::kInfo;

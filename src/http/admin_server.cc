@@ -168,7 +168,7 @@ Status AdminServer::Start() {
   if (!endpoint.ok()) return endpoint.error();
   endpoint_ = std::move(endpoint.value());
   registry_->Start();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 uint16_t AdminServer::port() const {

@@ -6,6 +6,7 @@
 
 #include "api/status_json.h"
 #include "api/url_codec.h"
+#include "common/json_string.h"
 #include "http/connection_guard.h"
 #include "http/client_address.h"
 #include "http/error_mapping.h"
@@ -125,7 +126,7 @@ class Responder {
     line += "{\"ts\":";
     log::AppendTimestamp(line);
     line += ",\"level\":\"info\",\"event\":\"access\",\"request_id\":";
-    log::AppendJsonString(line, ex.request_id);
+    AppendJsonString(line, ex.request_id);
     line += ",\"method\":\"";
     line += ex.method;
     line += "\",\"route\":\"";
@@ -141,7 +142,7 @@ class Responder {
     line += ",\"license_id\":";
     line += license_id > 0 ? std::to_string(license_id) : "null";
     line += ",\"client\":";
-    log::AppendJsonString(line, client);
+    AppendJsonString(line, client);
     line += '}';
     log::Line(line);
   }
@@ -319,7 +320,7 @@ Status PublicServer::Start() {
   if (!endpoint.ok()) return endpoint.error();
   endpoint_ = std::move(endpoint.value());
   registry_->Start();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 uint16_t PublicServer::port() const {

@@ -74,7 +74,4 @@ class ScopedWriterForTesting {
 // Appends the current UTC time as a quoted RFC 3339 string (milliseconds).
 void AppendTimestamp(std::string& out);
 
-// Appends `s` to `out` as a JSON string literal, quotes included.
-void AppendJsonString(std::string& out, std::string_view s);
-
 }  // namespace qs::log

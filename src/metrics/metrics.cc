@@ -289,9 +289,28 @@ void Metrics::RegisterOverloadMetrics() {
                "Worker tasks dropped instead of run, by reason (deadline "
                "passed, client gone, pool stopped)")
            .Register(r);
-  for (const char* reason : {"deadline", "client_gone", "stopped"}) {
-    worker_dropped_->Add({{"reason", reason}});
-  }
+  worker_pool_export_.Bind(worker_queue_depth_,
+                           &worker_dropped_->Add({{"reason", "deadline"}}),
+                           &worker_dropped_->Add({{"reason", "client_gone"}}),
+                           &worker_dropped_->Add({{"reason", "stopped"}}));
+}
+
+void Metrics::WorkerPoolExport::Bind(prometheus::Gauge* depth,
+                                     prometheus::Counter* deadline,
+                                     prometheus::Counter* client_gone,
+                                     prometheus::Counter* stopped) {
+  depth_ = depth;
+  dropped_[static_cast<int>(Drop::kDeadline)] = deadline;
+  dropped_[static_cast<int>(Drop::kClientGone)] = client_gone;
+  dropped_[static_cast<int>(Drop::kStopped)] = stopped;
+}
+
+void Metrics::WorkerPoolExport::QueueDepthChanged(int delta) {
+  depth_->Increment(delta);
+}
+
+void Metrics::WorkerPoolExport::TaskDropped(Drop why) {
+  dropped_[static_cast<int>(why)]->Increment();
 }
 
 prometheus::Counter& Metrics::RedisQueueRejections(const std::string& reason) {

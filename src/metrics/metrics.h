@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/worker_pool.h"
+
 namespace qs::metrics {
 
 // Every metric the service exports, registered once on its own registry.
@@ -97,6 +99,8 @@ class Metrics {
   prometheus::Gauge& worker_queue_depth() { return *worker_queue_depth_; }
   // Tasks dropped instead of run: reason deadline, client_gone or stopped.
   prometheus::Counter& WorkerTasksDropped(const std::string& reason);
+  // Exports what a WorkerPool reports into the two metrics above.
+  WorkerPoolObserver& worker_pool_observer() { return worker_pool_export_; }
 
  private:
   // The log queue's figures (log/log.h), brought up to date on each scrape.
@@ -117,6 +121,18 @@ class Metrics {
   prometheus::Counter* key_cache_negative_hits_;
   prometheus::Gauge* worker_queue_depth_;
   prometheus::Family<prometheus::Counter>* worker_dropped_;
+  class WorkerPoolExport final : public WorkerPoolObserver {
+   public:
+    void Bind(prometheus::Gauge* depth, prometheus::Counter* deadline,
+              prometheus::Counter* client_gone, prometheus::Counter* stopped);
+    void QueueDepthChanged(int delta) override;
+    void TaskDropped(Drop why) override;
+
+   private:
+    prometheus::Gauge* depth_ = nullptr;
+    prometheus::Counter* dropped_[3] = {};  // indexed by Drop
+  };
+  WorkerPoolExport worker_pool_export_;
   // --- end of the overload block ---
 
   std::shared_ptr<prometheus::Registry> registry_;

@@ -9,18 +9,13 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "common/failure_mode.h"
 #include "metrics/metrics.h"
 #include "ratelimit/local_window_counter.h"
 #include "ratelimit/over_limit_memory.h"
 #include "ratelimit/window_counter.h"
 
 namespace qs::ratelimit {
-
-// What to do when the shared counter (Redis) does not answer.
-enum class FailureMode {
-  kOpen,    // keep serving, counted by a per-instance local counter
-  kClosed,  // refuse: the caller answers 500
-};
 
 struct RateDecision {
   bool allowed = true;
@@ -49,6 +44,9 @@ class HourlyLimiter {
  public:
   static constexpr int64_t kWindowSeconds = 3600;
 
+  // `mode` applies when `shared` (Redis) does not answer: kOpen keeps
+  // serving, counted by a per-instance local counter; kClosed refuses (the
+  // caller answers 500).
   HourlyLimiter(WindowCounter& shared, const Clock& clock, FailureMode mode,
                 metrics::Metrics& metrics, HourlyLimiterOptions options = {});
 

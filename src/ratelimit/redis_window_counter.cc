@@ -13,6 +13,7 @@
 #include "common/await.h"
 #include "common/text.h"
 #include "log/log.h"
+#include "ratelimit/embedded/count_window_lua.h"
 #include "ratelimit/redis_reply.h"
 
 namespace qs::ratelimit {
@@ -20,19 +21,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Adds ARGV[2] (a count, default 1) to the window's key and, when this call
-// created the key, sets it to expire a minute after the window ends, so the
-// count outlives every request of the window and then frees itself; returns
-// the new total. Atomic in Redis, which is what makes the limit exact across
-// instances. A single count uses INCR, so a Redis ACL that grants +incr but
-// not +incrby still serves uncontended keys (grouped counts need +incrby).
-constexpr std::string_view kCountScript =
-    "local n = tonumber(ARGV[2]) or 1 "
-    "local t "
-    "if n == 1 then t = redis.call('INCR', KEYS[1]) "
-    "else t = redis.call('INCRBY', KEYS[1], n) end "
-    "if t == n then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end "
-    "return t";
+// The count script (src/ratelimit/count_window.lua, embedded at build time):
+// adds a count to a window's key, atomically in Redis, which is what makes
+// the limit exact across instances.
+constexpr std::string_view kCountScript = embedded::kCountWindowLua;
 constexpr int64_t kExpiryGraceSeconds = 60;
 constexpr char kKeyPrefix[] = "qs:rl:";
 
@@ -318,7 +310,7 @@ Status RedisWindowCounter::ArmTimeout(Conn& conn, SteadyTime deadline) {
     Drop(conn);
     return Error::Unavailable("redis: cannot set the timeout");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
@@ -345,7 +337,7 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
     return Error::Unavailable("redis connect " + where + ": " + err);
   }
   conn.ctx = ctx;
-  if (Status s = ArmTimeout(conn, deadline)) return s;
+  if (Status s = ArmTimeout(conn, deadline); !s.ok()) return s;
   redisEnableKeepAlive(ctx);  // best effort
 
   auto setup = [&](std::initializer_list<std::string_view> args,
@@ -363,23 +355,23 @@ Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
           std::string("redis ") + what + ": " +
           (c.text.empty() ? std::string("unexpected reply") : c.text));
     }
-    return std::nullopt;
+    return Status::Ok();
   };
   if (!options_.password.empty()) {
     // Redis error replies to AUTH never echo the password.
     Status s = options_.user.empty()
                    ? setup({"AUTH", options_.password}, "AUTH")
                    : setup({"AUTH", options_.user, options_.password}, "AUTH");
-    if (s) return s;
+    if (!s.ok()) return s;
   }
   if (options_.db != 0) {
     const std::string db = std::to_string(options_.db);
-    if (Status s = setup({"SELECT", db}, "SELECT")) return s;
+    if (Status s = setup({"SELECT", db}, "SELECT"); !s.ok()) return s;
   }
-  if (Status s = LoadScript(conn)) return s;
+  if (Status s = LoadScript(conn); !s.ok()) return s;
   // Once per (re)connect: the operational trail of Redis coming and going.
   log::Event(log::Level::kInfo, "redis_connected", {{"address", where}});
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status RedisWindowCounter::LoadScript(Conn& conn) {
@@ -397,7 +389,7 @@ Status RedisWindowCounter::LoadScript(Conn& conn) {
         (c.text.empty() ? std::string("unexpected reply type") : c.text));
   }
   conn.script_sha = std::move(c.text);
-  return std::nullopt;
+  return Status::Ok();
 }
 
 namespace {
@@ -455,7 +447,7 @@ Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
     CountReply c = ReadCountReply(*r);
     if (c.kind == ReplyKind::kNoScript && attempt == 0) {
       // The script cache was flushed (SCRIPT FLUSH, a restart, a failover).
-      if (Status s = LoadScript(conn)) return *s;
+      if (Status s = LoadScript(conn); !s.ok()) return s.error();
       continue;
     }
     if (c.drop) Drop(conn);
@@ -638,7 +630,7 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
 
   if (!io_conn_) io_conn_ = std::make_unique<Conn>();
   Conn& conn = *io_conn_;
-  if (Status s = EnsureConnected(conn, deadline)) return fail_from(0, *s);
+  if (Status s = EnsureConnected(conn, deadline); !s.ok()) return fail_from(0, s.error());
   if (groups.size() == 1) {
     const Group& g = groups[0];
     Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
@@ -694,8 +686,8 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
   if (drop_after) Drop(conn);
   for (size_t i : retry) {
     const Group& g = groups[i];
-    if (Status s = EnsureConnected(conn, deadline)) {
-      fail_group(g, *s);
+    if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
+      fail_group(g, s.error());
       continue;
     }
     Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
@@ -727,7 +719,7 @@ Status RedisWindowCounter::Ping() {
 
     auto start = std::chrono::steady_clock::now();
     Status status = [&]() -> Status {
-      if (Status s = EnsureConnected(*lease.conn, SteadyTime::max())) return s;
+      if (Status s = EnsureConnected(*lease.conn, SteadyTime::max()); !s.ok()) return s;
       ReplyPtr r = Command(lease.conn->ctx, {"PING"});
       if (!r) {
         std::string err = lease.conn->ctx->errstr;
@@ -735,14 +727,14 @@ Status RedisWindowCounter::Ping() {
         return Error::Unavailable("redis PING: " + err);
       }
       ClassifiedReply c = ClassifyReply(*r);
-      if (c.kind == ReplyKind::kString) return std::nullopt;
+      if (c.kind == ReplyKind::kString) return Status::Ok();
       if (c.kind == ReplyKind::kUnexpected) Drop(*lease.conn);
       return Error::Unavailable(
           "redis PING: " +
           (c.text.empty() ? std::string("unexpected reply") : c.text));
     }();
     ping_duration_.Observe(SecondsSince(start));
-    if (status) ping_errors_.Increment();
+    if (!status.ok()) ping_errors_.Increment();
     return status;
   } catch (const std::exception& e) {
     ping_errors_.Increment();

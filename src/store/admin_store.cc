@@ -160,7 +160,7 @@ Status AdminStore::RevokeKey(const std::string& token_sha256) {
   });
   if (!r.ok()) return r.error();
   if (!r.value()) return Error::NotFound("no such key");
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status AdminStore::PutQuery(const QueryPut& put) {
@@ -190,7 +190,7 @@ Status AdminStore::PutQuery(const QueryPut& put) {
     case Outcome::kDone:
       break;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Result<int64_t> AdminStore::LoadRows(const std::string& schedule_id,
@@ -253,7 +253,7 @@ Status AdminStore::SetQueue(int64_t license_id, int32_t scheduled,
   });
   if (!r.ok()) return r.error();
   if (!r.value()) return Error::NotFound("unknown license");
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> ApplyMigrations(

@@ -164,14 +164,14 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
                     conn->Exec("SET statement_timeout = " +
                                std::to_string(options_.timeout.count())),
                     &broken);
-      if (!error && prepare_) {
+      if (error.ok() && prepare_) {
         error = Check(operation, *conn, prepare_(*conn), &broken);
       }
       deadlines_.Disarm(armed);
     }
-    if (error) {
+    if (!error.ok()) {
       Release({slot, nullptr}, true);
-      return *error;
+      return error.error();
     }
     conns_[slot] = std::move(conn);
     log::Event(log::Level::kInfo, "postgres_connected");
@@ -204,13 +204,13 @@ Result<PgRows> PgPool::Run(const std::string& operation,
   deadlines_.Disarm(armed);
   bool broken = false;
   Status error = Check(operation, conn, rows, &broken);
-  if (!error) {
+  if (error.ok()) {
     histogram.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
   }
   Release(lease.value(), broken);
-  if (error) return *error;
+  if (!error.ok()) return error.error();
   return rows;
 }
 
@@ -219,7 +219,7 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
   ExecStatusType status =
       rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
   if (conn.ok() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
-    return std::nullopt;
+    return Status::Ok();
   }
   metrics_.PostgresErrors(operation).Increment();
   const char* sqlstate =
@@ -259,7 +259,7 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
 Status PgPool::Ping() {
   auto r = Run("ping", [](PgConnection& c) { return c.Exec("SELECT 1"); });
   if (!r.ok()) return r.error();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 }  // namespace qs::store

@@ -2,47 +2,18 @@
 
 #include <algorithm>
 
+#include "store/embedded/find_key_sql.h"
+#include "store/embedded/read_status_sql.h"
+
 namespace qs::store {
 namespace {
 
+// Each statement is src/store/sql/<name>.sql, embedded at build time.
+using embedded::kFindKeySql;
+using embedded::kReadStatusSql;
 constexpr char kReadStatusName[] = "read_status";
-// The query, its license's queue and, for SUCCESS only, the requested rows
-// joined into one text in row order (the rows are kept as json text, so they
-// are neither parsed nor re-serialised on the way out). A query of another
-// license, or finished longer ago than its license's retention, is no row.
-constexpr char kReadStatusSql[] = R"sql(
-SELECT q.status_code,
-       q.queries_ready,
-       q.queries_total,
-       q.total_rows,
-       COALESCE(lq.tasks_scheduled, 0),
-       COALESCE(lq.tasks_running, 0),
-       CASE WHEN q.status_code = 'SUCCESS' THEN
-         (SELECT string_agg(r.data::text, ',' ORDER BY r.row_index)
-            FROM result_rows r
-           WHERE r.schedule_id = q.schedule_id
-             AND r.row_index BETWEEN $3 AND $4)
-       END,
-       EXTRACT(EPOCH FROM q.finished_at
-                          + make_interval(secs => l.retention_seconds))::bigint
-  FROM queries q
-  JOIN licenses l ON l.id = q.license_id
-  LEFT JOIN license_queues lq ON lq.license_id = q.license_id
- WHERE q.schedule_id = $1
-   AND q.license_id = $2
-   AND (q.finished_at IS NULL
-        OR q.finished_at > now() - make_interval(secs => l.retention_seconds))
-)sql";
 
 constexpr char kFindKeyName[] = "find_key";
-constexpr char kFindKeySql[] = R"sql(
-SELECT k.id, k.license_id, k.rate_limit, l.rate_limit,
-       k.revoked_at IS NOT NULL,
-       EXTRACT(EPOCH FROM k.expires_at)::bigint
-  FROM api_keys k
-  JOIN licenses l ON l.id = k.license_id
- WHERE k.token_sha256 = $1
-)sql";
 
 }  // namespace
 

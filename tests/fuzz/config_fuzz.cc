@@ -80,8 +80,8 @@ std::vector<std::string> Print(const FlagMap& m) {
   return out;
 }
 
-const char* FailureModeName(qs::ratelimit::FailureMode m) {
-  return m == qs::ratelimit::FailureMode::kOpen ? "open" : "closed";
+const char* FailureModeName(qs::FailureMode m) {
+  return m == qs::FailureMode::kOpen ? "open" : "closed";
 }
 
 const char* LevelName(qs::log::Level l) {

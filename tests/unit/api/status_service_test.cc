@@ -58,7 +58,7 @@ class StatusServiceTest : public ::testing::Test {
  protected:
   StatusServiceTest()
       : authenticator_(keys_, clock_, metrics_, {}),
-        limiter_(counter_, clock_, ratelimit::FailureMode::kOpen, metrics_),
+        limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
         service_(authenticator_, limiter_, queries_, metrics_,
                  {kAddressBudget, ""}) {
     store::KeyRecord k;
@@ -219,7 +219,7 @@ TEST_F(StatusServiceTest, OverLimitKeyIsRefusedWithoutACount) {
 }
 
 TEST_F(StatusServiceTest, WorkerTaskPastItsDeadlineIsAnsweredWithoutALookup) {
-  WorkerPool pool(1, 10, &metrics_);
+  WorkerPool pool(1, 10, &metrics_.worker_pool_observer());
   // Occupy the only worker until the request's deadline has passed.
   std::mutex mu;
   std::condition_variable cv;
@@ -255,7 +255,7 @@ TEST_F(StatusServiceTest, StatusReadForAGoneClientIsNotMade) {
   EXPECT_TRUE(static_cast<bool>(executor_.front().client_gone));
   EXPECT_TRUE(static_cast<bool>(executor_.front().drop));
 
-  WorkerPool pool(1, 10, &metrics_);
+  WorkerPool pool(1, 10, &metrics_.worker_pool_observer());
   gone = true;
   auto b = std::make_shared<Answer>();
   StatusCall second = Call(valid_);

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "metrics/metrics.h"
+
 namespace qs {
 namespace {
 
@@ -68,7 +70,7 @@ bool QueueDrains(metrics::Metrics& metrics) {
 
 TEST(WorkerPoolTest, DropsATaskWhoseDeadlinePassedWhileQueued) {
   metrics::Metrics metrics;
-  WorkerPool pool(1, 10, &metrics);
+  WorkerPool pool(1, 10, &metrics.worker_pool_observer());
   Gate gate;
   ASSERT_TRUE(pool.TrySubmit(gate.Task()));
   Outcome late, in_time;
@@ -91,7 +93,7 @@ TEST(WorkerPoolTest, DropsATaskWhoseDeadlinePassedWhileQueued) {
 
 TEST(WorkerPoolTest, DropsATaskWhoseClientHasGone) {
   metrics::Metrics metrics;
-  WorkerPool pool(1, 10, &metrics);
+  WorkerPool pool(1, 10, &metrics.worker_pool_observer());
   Outcome gone, here;
   Task t = gone.Make();
   t.client_gone = [] { return true; };
@@ -109,7 +111,7 @@ TEST(WorkerPoolTest, DropsATaskWhoseClientHasGone) {
 
 TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
   metrics::Metrics metrics;
-  WorkerPool pool(1, 10, &metrics);
+  WorkerPool pool(1, 10, &metrics.worker_pool_observer());
   Gate gate;
   ASSERT_TRUE(pool.TrySubmit(gate.Task()));
   ASSERT_TRUE(QueueDrains(metrics));  // the worker holds the gate
@@ -132,7 +134,7 @@ TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
 
 TEST(WorkerPoolTest, FullQueueRefusesAndNeitherRunsNorDrops) {
   metrics::Metrics metrics;
-  WorkerPool pool(1, 2, &metrics);
+  WorkerPool pool(1, 2, &metrics.worker_pool_observer());
   Gate gate;
   ASSERT_TRUE(pool.TrySubmit(gate.Task()));
   ASSERT_TRUE(QueueDrains(metrics));  // the worker holds the gate

@@ -35,7 +35,7 @@ class PublicServerTest : public ::testing::Test {
  protected:
   PublicServerTest()
       : authenticator_(keys_, clock_, metrics_, {}),
-        limiter_(counter_, clock_, ratelimit::FailureMode::kOpen, metrics_),
+        limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
         service_(authenticator_, limiter_, queries_, metrics_, {5, ""}),
         workers_(2, 100),
         server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_,
@@ -53,7 +53,7 @@ class PublicServerTest : public ::testing::Test {
     queries_.Set(s);
   }
 
-  void SetUp() override { ASSERT_FALSE(server_.Start().has_value()); }
+  void SetUp() override { ASSERT_TRUE(server_.Start().ok()); }
 
   HttpResponse Get(const std::string& json, bool with_key = true) {
     std::map<std::string, std::string> h;

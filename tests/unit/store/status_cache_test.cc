@@ -65,7 +65,7 @@ TEST_F(StatusCacheTest, SecondReadIsServedFromMemory) {
 }
 
 TEST_F(StatusCacheTest, QueryNotificationDropsTheEntry) {
-  Read();
+  ASSERT_TRUE(Read().ok());
   backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kSuccess);
   cache_.Invalidate("q:q1");
   auto r = Read();
@@ -76,11 +76,11 @@ TEST_F(StatusCacheTest, QueryNotificationDropsTheEntry) {
 
 TEST_F(StatusCacheTest, LicenseNotificationDropsThatLicensesEntriesOnly) {
   backend_.queries[{"q2", 2}] = Snapshot(QueryStatusCode::kQueued);
-  Read("q1", 1);
-  Read("q2", 2);
+  ASSERT_TRUE(Read("q1", 1).ok());
+  ASSERT_TRUE(Read("q2", 2).ok());
   cache_.Invalidate("l:1");
-  Read("q1", 1);
-  Read("q2", 2);
+  ASSERT_TRUE(Read("q1", 1).ok());
+  ASSERT_TRUE(Read("q2", 2).ok());
   EXPECT_EQ(backend_.reads, 3);  // q1 twice, q2 once
 }
 
@@ -94,28 +94,28 @@ TEST_F(StatusCacheTest, NotFoundIsCachedUntilTheQueryAppears) {
 }
 
 TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhileTheFeedIsDown) {
-  Read();
+  ASSERT_TRUE(Read().ok());
   cache_.SetDisconnected();
-  Read();
-  Read();
+  ASSERT_TRUE(Read().ok());
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 3);
   EXPECT_EQ(metrics_.StatusCache("bypass").Value(), 2);
 }
 
 TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhenHeartbeatsStop) {
-  Read();
+  ASSERT_TRUE(Read().ok());
   clock_.Advance(milliseconds(800));  // no MarkLive for longer than freshness
-  Read();
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 2);
   // Same connection again: notifications queued meanwhile are applied before
   // MarkLive, so what is cached is still right and is used again.
   cache_.MarkLive();
-  Read();
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 2);
 }
 
 TEST_F(StatusCacheTest, ReconnectStartsFromAnEmptyCache) {
-  Read();
+  ASSERT_TRUE(Read().ok());
   cache_.SetDisconnected();
   // A change while disconnected: its notification is lost.
   backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kFailure);
@@ -128,8 +128,8 @@ TEST_F(StatusCacheTest, ReadRacingAnInvalidationIsNotKept) {
     backend_.during_read = nullptr;
     cache_.Invalidate("q:q1");  // a change commits while the read is out
   };
-  Read();
-  Read();
+  ASSERT_TRUE(Read().ok());
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 2);
 }
 
@@ -137,12 +137,12 @@ TEST_F(StatusCacheTest, ExpiredResultIsReadAgain) {
   auto s = Snapshot(QueryStatusCode::kSuccess);
   s.visible_until_unix = clock_.NowUnixSeconds() + 10;
   backend_.queries[{"q1", 1}] = s;
-  Read();
-  Read();
+  ASSERT_TRUE(Read().ok());
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 1);
   clock_.SetUnix(clock_.NowUnixSeconds() + 10);
   cache_.MarkLive();
-  Read();
+  ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads, 2);
 }
 
