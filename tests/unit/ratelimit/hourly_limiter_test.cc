@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "fakes/fake_clock.h"
 #include "fakes/fake_window_counter.h"
@@ -229,6 +232,100 @@ TEST_F(HourlyLimiterTest, RememberedDenialIsAnsweredInlineWithoutTheCounter) {
   EXPECT_TRUE(answered);
   EXPECT_EQ(shared_.held(), 0u);
   EXPECT_EQ(shared_.calls("k:1"), 2);
+}
+
+TEST_F(HourlyLimiterTest, LateCountIsDecidedInTheWindowOfTheRequest) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  clock_.Set(kWindowStart + 3599);
+  shared_.Hold(true);
+  std::optional<Result<RateDecision>> answer;
+  limiter.CheckAsync("key", "k:1", 5,
+                     [&](Result<RateDecision> d) { answer = std::move(d); });
+  EXPECT_FALSE(answer.has_value()) << "decided before the count answered";
+  ASSERT_EQ(shared_.held(), 1u);
+  EXPECT_EQ(shared_.last_window_start(), kWindowStart);
+
+  clock_.Advance(5);  // the count answers in the next window
+  ASSERT_TRUE(shared_.ReleaseOne());
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_TRUE(answer->value().allowed);
+  EXPECT_EQ(answer->value().remaining, 4);
+  EXPECT_EQ(answer->value().reset_seconds, 1);  // of the request's window
+  EXPECT_EQ(Decisions("allowed"), 1);
+}
+
+TEST_F(HourlyLimiterTest, HeldCountsAreDecidedInTheOrderTheCounterAnswers) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.Hold(true);
+  std::vector<Result<RateDecision>> answers;
+  for (int i = 0; i < 3; ++i) {
+    limiter.CheckAsync("key", "k:1", 2, [&](Result<RateDecision> d) {
+      answers.push_back(std::move(d));
+    });
+  }
+  EXPECT_TRUE(answers.empty());
+  ASSERT_EQ(shared_.held(), 3u) << "a count was decided from memory too early";
+
+  shared_.Release();
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& a : answers) ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(answers[0].value().allowed);
+  EXPECT_EQ(answers[0].value().remaining, 1);
+  EXPECT_TRUE(answers[1].value().allowed);
+  EXPECT_EQ(answers[1].value().remaining, 0);
+  EXPECT_FALSE(answers[2].value().allowed);
+
+  // The late answer that went over the limit is remembered: the next request
+  // is refused inline, with no count.
+  auto d = Ask(limiter, 2);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().allowed);
+  EXPECT_EQ(shared_.calls("k:1"), 3);
+  EXPECT_EQ(shared_.held(), 0u);
+}
+
+TEST_F(HourlyLimiterTest, FailedCountThatAnswersLateFailsOpen) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.Hold(true);
+  std::optional<Result<RateDecision>> answer;
+  limiter.CheckAsync("key", "k:1", 5,
+                     [&](Result<RateDecision> d) { answer = std::move(d); });
+  shared_.Fail(true);
+  shared_.Release();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_TRUE(answer->value().allowed);
+  EXPECT_TRUE(answer->value().failed_open);
+  EXPECT_EQ(Decisions("fail_open"), 1);
+}
+
+TEST_F(HourlyLimiterTest, ConcurrentRequestsAreAllowedExactlyTheLimit) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  constexpr int kThreads = 4, kPerThread = 100, kLimit = 150;
+  std::atomic<int> allowed{0}, denied{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        limiter.CheckAsync("key", "k:1", kLimit, [&](Result<RateDecision> d) {
+          if (!d.ok()) {
+            ++failed;
+          } else if (d.value().allowed) {
+            ++allowed;
+          } else {
+            ++denied;
+          }
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(allowed.load(), kLimit);
+  EXPECT_EQ(denied.load(), kThreads * kPerThread - kLimit);
+  EXPECT_EQ(Decisions("allowed"), kLimit);
+  EXPECT_EQ(Decisions("limited"), kThreads * kPerThread - kLimit);
 }
 
 TEST_F(HourlyLimiterTest, RememberedDenialEndsWithTheWindow) {
