@@ -31,15 +31,6 @@ HourlyLimiter::Window HourlyLimiter::CurrentWindow() const {
   return {now, now - offset};
 }
 
-Result<RateDecision> HourlyLimiter::Check(const std::string& scope,
-                                          const std::string& bucket,
-                                          int32_t limit) {
-  if (auto denied = RememberedDenial(scope, bucket, limit)) return *denied;
-  Window w = CurrentWindow();
-  return Decide(scope, bucket, limit, w,
-                shared_.Increment(bucket, w.start, kWindowSeconds));
-}
-
 std::optional<RateDecision> HourlyLimiter::RememberedDenial(
     const std::string& scope, const std::string& bucket, int32_t limit) {
   Window w = CurrentWindow();

@@ -51,16 +51,14 @@ class HourlyLimiter {
                 metrics::Metrics& metrics, HourlyLimiterOptions options = {});
 
   // `scope` is "key" or "address" (a metric label); `bucket` names the
-  // counted subject, e.g. "k:42" or "a:203.0.113.9". Counts this request.
-  // Returns kUnavailable only in fail-closed mode when Redis fails.
-  Result<RateDecision> Check(const std::string& scope,
-                             const std::string& bucket, int32_t limit);
-
-  // The same, answering through `done` without blocking the caller on
-  // Redis: on the counter's thread (see WindowCounter::IncrementAsync), or
-  // on the caller's thread before CheckAsync returns when the answer is
-  // known without Redis (a remembered denial, a refused count). `done` must
-  // not block.
+  // counted subject, e.g. "k:42" or "a:203.0.113.9". Counts this request and
+  // answers through `done` without blocking the caller on Redis: on the
+  // counter's thread (see WindowCounter::IncrementAsync), or on the caller's
+  // thread before CheckAsync returns when the answer is known without Redis
+  // (a remembered denial, a refused count). The window is the one current
+  // when CheckAsync is called, however late the count answers. Answers
+  // kUnavailable only in fail-closed mode when Redis fails. `done` must not
+  // block.
   using DecisionCallback = std::function<void(Result<RateDecision>)>;
   void CheckAsync(const std::string& scope, const std::string& bucket,
                   int32_t limit, DecisionCallback done);

@@ -10,7 +10,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "common/await.h"
 #include "common/text.h"
 #include "log/log.h"
 #include "ratelimit/embedded/count_window_lua.h"
@@ -454,14 +453,6 @@ Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
     if (c.total.ok()) counted_requests_.Increment(static_cast<double>(count));
     return c.total;
   }
-}
-
-Result<int64_t> RedisWindowCounter::Increment(const std::string& bucket,
-                                              int64_t window_start_unix,
-                                              int64_t window_seconds) {
-  return Await<Result<int64_t>>([&](CountCallback done) {
-    IncrementAsync(bucket, window_start_unix, window_seconds, std::move(done));
-  });
 }
 
 void RedisWindowCounter::TakeExpiredLocked(SteadyTime now,

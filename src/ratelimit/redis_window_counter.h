@@ -98,9 +98,6 @@ class RedisWindowCounter final : public WindowCounter {
   RedisWindowCounter(const RedisWindowCounter&) = delete;
   RedisWindowCounter& operator=(const RedisWindowCounter&) = delete;
 
-  Result<int64_t> Increment(const std::string& bucket,
-                            int64_t window_start_unix,
-                            int64_t window_seconds) override;
   void IncrementAsync(const std::string& bucket, int64_t window_start_unix,
                       int64_t window_seconds, CountCallback done) override;
 

@@ -12,47 +12,55 @@
 namespace qs::testing {
 
 // The shared counter, in memory, through the asynchronous interface the
-// service uses. Answers inline (on the caller's thread) unless told to hold
-// the answers, which then wait for Release() as they would for Redis.
+// service uses. Answers inline (on the caller's thread, before IncrementAsync
+// returns) unless told to hold the answers, which then wait for Release() as
+// they would for Redis. A held count is counted when it is released, so the
+// order of the releases is the order of the totals.
 class FakeWindowCounter final : public ratelimit::WindowCounter {
  public:
-  Result<int64_t> Increment(const std::string& bucket, int64_t window_start,
-                            int64_t) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++calls_[bucket];
-    if (failing_) return Error::Unavailable("redis: connection refused");
-    return ++counts_[{bucket, window_start}];
-  }
-
   void IncrementAsync(const std::string& bucket, int64_t window_start,
                       int64_t window_seconds, CountCallback done) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      ++calls_[bucket];
+      last_window_start_ = window_start;
+      last_window_seconds_ = window_seconds;
       if (hold_) {
         held_.push_back({bucket, window_start, std::move(done)});
         return;
       }
     }
-    done(Increment(bucket, window_start, window_seconds));
+    done(Count(bucket, window_start));
   }
 
   void Hold(bool hold) {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = hold;
   }
-  // Answers every held count, in order.
-  void Release() {
-    std::vector<Held> held;
+  // Answers the oldest held count; false when none was held.
+  bool ReleaseOne() {
+    Held h;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      held.swap(held_);
+      if (held_.empty()) return false;
+      h = std::move(held_.front());
+      held_.erase(held_.begin());
     }
-    for (Held& h : held) h.done(Increment(h.bucket, h.window_start, 3600));
+    h.done(Count(h.bucket, h.window_start));
+    return true;
   }
+  // Answers every held count, in order.
+  void Release() {
+    while (ReleaseOne()) {
+    }
+  }
+  // Counts from now on answer kUnavailable, as Redis down would (held ones
+  // included, when they are released).
   void Fail(bool failing) {
     std::lock_guard<std::mutex> lock(mu_);
     failing_ = failing;
   }
+
   // Counts sent for `bucket` (each one a Redis command in production).
   int calls(const std::string& bucket) const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -65,19 +73,41 @@ class FakeWindowCounter final : public ratelimit::WindowCounter {
     for (const auto& [bucket, c] : calls_) n += c;
     return n;
   }
+  size_t held() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_.size();
+  }
+  // The window of the latest count sent; -1 before any.
+  int64_t last_window_start() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_window_start_;
+  }
+  int64_t last_window_seconds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_window_seconds_;
+  }
 
  private:
   struct Held {
     std::string bucket;
-    int64_t window_start;
+    int64_t window_start = 0;
     CountCallback done;
   };
+
+  Result<int64_t> Count(const std::string& bucket, int64_t window_start) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failing_) return Error::Unavailable("redis: connection refused");
+    return ++counts_[{bucket, window_start}];
+  }
+
   mutable std::mutex mu_;
   bool hold_ = false;
   bool failing_ = false;
   std::vector<Held> held_;
   std::map<std::string, int> calls_;
   std::map<std::pair<std::string, int64_t>, int64_t> counts_;
+  int64_t last_window_start_ = -1;
+  int64_t last_window_seconds_ = -1;
 };
 
 }  // namespace qs::testing

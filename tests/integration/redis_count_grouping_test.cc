@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ratelimit/redis_window_counter.h"
+#include "support/count_and_wait.h"
 #include "support/env.h"
 
 namespace qs::testing {
@@ -94,7 +95,7 @@ TEST_F(RedisCountGroupingTest, PausedRedisIsDecidedWithinTheTimeout) {
   RedisOptions o = Options(kTimeout);
   o.max_queued = 512;
   RedisWindowCounter counter(o, metrics_);
-  ASSERT_TRUE(counter.Increment("k:warm", kWindowStart, 3600).ok());
+  ASSERT_TRUE(CountAndWait(counter, "k:warm", kWindowStart, 3600).ok());
 
   ASSERT_EQ(redis_.Cli({"CLIENT", "PAUSE", "1500", "ALL"}), "OK\n");
   std::atomic<int64_t> worst_us{0};
@@ -142,7 +143,7 @@ TEST_F(RedisCountGroupingTest, PausedRedisIsDecidedWithinTheTimeout) {
   // After the pause, counting works again.
   std::this_thread::sleep_for(milliseconds(400));
   EXPECT_TRUE(Eventually(
-      [&] { return counter.Increment("k:after", kWindowStart, 3600).ok(); },
+      [&] { return CountAndWait(counter, "k:after", kWindowStart, 3600).ok(); },
       3000));
 }
 

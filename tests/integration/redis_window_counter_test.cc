@@ -19,9 +19,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/count_and_wait.h"
+
 namespace qs::ratelimit {
 namespace {
 
+using qs::testing::CountAndWait;
 using std::chrono::milliseconds;
 
 constexpr int64_t kWindow = 3600;
@@ -120,7 +123,7 @@ TEST_F(RedisWindowCounterTest, CountsAreExactUnderConcurrency) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = counter.Increment(bucket, ws, kWindow);
+        auto r = CountAndWait(counter, bucket, ws, kWindow);
         std::lock_guard<std::mutex> lock(mu);
         if (r.ok()) {
           seen.push_back(r.value());
@@ -148,8 +151,8 @@ TEST_F(RedisWindowCounterTest, KeyExpiresAMinuteAfterTheWindow) {
   RedisWindowCounter counter(options_, metrics_);
   const std::string bucket = UniqueBucket("ttl");
   const int64_t ws = CurrentWindowStart();
-  ASSERT_TRUE(counter.Increment(bucket, ws, kWindow).ok());
-  ASSERT_TRUE(counter.Increment(bucket, ws, kWindow).ok());
+  ASSERT_TRUE(CountAndWait(counter, bucket, ws, kWindow).ok());
+  ASSERT_TRUE(CountAndWait(counter, bucket, ws, kWindow).ok());
 
   Reply r = Admin({"EXPIRETIME", Key(bucket, ws)});  // Redis >= 7.0
   ASSERT_TRUE(r && r->type == REDIS_REPLY_INTEGER);
@@ -164,9 +167,9 @@ TEST_F(RedisWindowCounterTest, WindowsAreCountedSeparately) {
   RedisWindowCounter counter(options_, metrics_);
   const std::string bucket = UniqueBucket("windows");
   const int64_t ws = CurrentWindowStart();
-  EXPECT_EQ(counter.Increment(bucket, ws, kWindow).value(), 1);
-  EXPECT_EQ(counter.Increment(bucket, ws, kWindow).value(), 2);
-  EXPECT_EQ(counter.Increment(bucket, ws + kWindow, kWindow).value(), 1);
+  EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 1);
+  EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 2);
+  EXPECT_EQ(CountAndWait(counter, bucket, ws + kWindow, kWindow).value(), 1);
 }
 
 TEST_F(RedisWindowCounterTest, ReloadsAScriptFlushedFromRedis) {
@@ -174,12 +177,12 @@ TEST_F(RedisWindowCounterTest, ReloadsAScriptFlushedFromRedis) {
   RedisWindowCounter counter(options_, metrics_);
   const std::string bucket = UniqueBucket("noscript");
   const int64_t ws = CurrentWindowStart();
-  ASSERT_EQ(counter.Increment(bucket, ws, kWindow).value(), 1);
+  ASSERT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 1);
 
   Reply flushed = Admin({"SCRIPT", "FLUSH"});
   ASSERT_TRUE(flushed && flushed->type == REDIS_REPLY_STATUS);
 
-  auto r = counter.Increment(bucket, ws, kWindow);
+  auto r = CountAndWait(counter, bucket, ws, kWindow);
   ASSERT_TRUE(r.ok()) << r.error().internal;
   EXPECT_EQ(r.value(), 2);
   EXPECT_EQ(metrics_.RedisErrors("incr_window").Value(), 0);
@@ -190,7 +193,7 @@ TEST_F(RedisWindowCounterTest, ReconnectsAfterTheServerDropsTheConnection) {
   RedisWindowCounter counter(options_, metrics_);
   const std::string bucket = UniqueBucket("reconnect");
   const int64_t ws = CurrentWindowStart();
-  ASSERT_EQ(counter.Increment(bucket, ws, kWindow).value(), 1);
+  ASSERT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 1);
 
   // Kill every normal client but this admin connection.
   Reply killed = Admin({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
@@ -198,10 +201,10 @@ TEST_F(RedisWindowCounterTest, ReconnectsAfterTheServerDropsTheConnection) {
   ASSERT_GE(killed->integer, 1);
 
   // The dead connection may cost one failed call; the next one reconnects.
-  auto first = counter.Increment(bucket, ws, kWindow);
+  auto first = CountAndWait(counter, bucket, ws, kWindow);
   if (!first.ok()) {
     EXPECT_EQ(first.error().code, ErrorCode::kUnavailable);
-    auto second = counter.Increment(bucket, ws, kWindow);
+    auto second = CountAndWait(counter, bucket, ws, kWindow);
     ASSERT_TRUE(second.ok()) << second.error().internal;
     EXPECT_EQ(second.value(), 2);
   } else {
@@ -214,7 +217,7 @@ TEST_F(RedisWindowCounterTest, SelectsTheDatabaseFromTheUrl) {
   RedisWindowCounter counter(options_, metrics_);
   const std::string bucket = UniqueBucket("db");
   const int64_t ws = CurrentWindowStart();
-  ASSERT_TRUE(counter.Increment(bucket, ws, kWindow).ok());
+  ASSERT_TRUE(CountAndWait(counter, bucket, ws, kWindow).ok());
   Admin({"SELECT", std::to_string(options_.db)});
   Reply r = Admin({"EXISTS", Key(bucket, ws)});
   ASSERT_TRUE(r && r->type == REDIS_REPLY_INTEGER);
@@ -233,15 +236,15 @@ TEST_F(RedisWindowCounterTest, AuthenticatesAsTheUrlUser) {
   good.user = user;
   good.password = "it-pass-1";
   RedisWindowCounter counter(good, metrics_);
-  auto r =
-      counter.Increment(UniqueBucket("auth"), CurrentWindowStart(), kWindow);
+  auto r = CountAndWait(counter, UniqueBucket("auth"), CurrentWindowStart(),
+                        kWindow);
   EXPECT_TRUE(r.ok()) << r.error().internal;
 
   RedisOptions bad = good;
   bad.password = "wrong-pass";
   RedisWindowCounter refused(bad, metrics_);
-  auto denied =
-      refused.Increment(UniqueBucket("auth"), CurrentWindowStart(), kWindow);
+  auto denied = CountAndWait(refused, UniqueBucket("auth"),
+                             CurrentWindowStart(), kWindow);
   ASSERT_FALSE(denied.ok());
   EXPECT_EQ(denied.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(denied.error().internal.find("wrong-pass"), std::string::npos);
@@ -266,8 +269,8 @@ TEST_F(RedisWindowCounterTest, UnreachableRedisIsUnavailableNotAHang) {
   RedisWindowCounter counter(o, metrics_);
 
   auto start = std::chrono::steady_clock::now();
-  auto r =
-      counter.Increment(UniqueBucket("down"), CurrentWindowStart(), kWindow);
+  auto r = CountAndWait(counter, UniqueBucket("down"), CurrentWindowStart(),
+                        kWindow);
   Status ping = counter.Ping();
   auto elapsed = std::chrono::steady_clock::now() - start;
 
@@ -300,8 +303,8 @@ TEST_F(RedisWindowCounterTest, ServerThatNeverAnswersTimesOut) {
   RedisWindowCounter counter(o, metrics_);
 
   auto start = std::chrono::steady_clock::now();
-  auto r =
-      counter.Increment(UniqueBucket("silent"), CurrentWindowStart(), kWindow);
+  auto r = CountAndWait(counter, UniqueBucket("silent"), CurrentWindowStart(),
+                        kWindow);
   auto elapsed = std::chrono::steady_clock::now() - start;
   close(fd);
 

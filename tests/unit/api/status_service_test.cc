@@ -218,6 +218,37 @@ TEST_F(StatusServiceTest, OverLimitKeyIsRefusedWithoutACount) {
   EXPECT_EQ(counter_.calls("k:8"), 3) << "counted after the first denial";
 }
 
+TEST_F(StatusServiceTest, StatusIsReadOnlyOnceTheKeyCountAnswers) {
+  counter_.Hold(true);
+  auto a = Handle(Call(valid_), executor_);
+  ASSERT_TRUE(executor_.RunOne());  // the key lookup; then the count
+  EXPECT_EQ(counter_.held(), 1u);
+  EXPECT_EQ(executor_.queued(), 0u) << "the status read did not wait";
+  EXPECT_FALSE(a->reply) << "answered before the count";
+
+  ASSERT_TRUE(counter_.ReleaseOne());
+  executor_.RunAll();  // the status read
+  ASSERT_TRUE(a->reply);
+  ASSERT_FALSE(a->reply->error) << a->reply->error->internal;
+  ASSERT_TRUE(a->reply->rate);
+  EXPECT_EQ(a->reply->rate->remaining, 99);
+  EXPECT_EQ(queries_.reads.load(), 1);
+  EXPECT_EQ(a->times, 1);
+}
+
+TEST_F(StatusServiceTest, RefusedCredentialWaitsForTheAddressCount) {
+  counter_.Hold(true);
+  auto a = Handle(Call("qsk_test_token"), executor_);
+  EXPECT_FALSE(a->reply);
+  ASSERT_EQ(counter_.held(), 1u);
+  counter_.Release();
+  ASSERT_TRUE(a->reply);
+  EXPECT_EQ(Code(*a), ErrorCode::kUnauthenticated);
+  ASSERT_TRUE(a->reply->rate);
+  EXPECT_EQ(a->reply->rate->remaining, kAddressBudget - 1);
+  EXPECT_EQ(keys_.calls(), 0);
+}
+
 TEST_F(StatusServiceTest, WorkerTaskPastItsDeadlineIsAnsweredWithoutALookup) {
   WorkerPool pool(1, 10, &metrics_.worker_pool_observer());
   // Occupy the only worker until the request's deadline has passed.

@@ -2,37 +2,22 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include <atomic>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "fakes/fake_clock.h"
+#include "fakes/fake_window_counter.h"
 #include "log/log.h"
 
 namespace qs::ratelimit {
 namespace {
 
 using qs::testing::FakeClock;
-
-// Counts like Redis would, in memory; can be told to fail.
-class FakeWindowCounter final : public WindowCounter {
- public:
-  Result<int64_t> Increment(const std::string& bucket,
-                            int64_t window_start_unix,
-                            int64_t window_seconds) override {
-    ++calls;
-    last_window_start = window_start_unix;
-    last_window_seconds = window_seconds;
-    if (failing) return Error::Unavailable("redis: connection refused");
-    return ++counts[{bucket, window_start_unix}];
-  }
-
-  bool failing = false;
-  int calls = 0;
-  int64_t last_window_start = -1;
-  int64_t last_window_seconds = -1;
-  std::map<std::pair<std::string, int64_t>, int64_t> counts;
-};
+using qs::testing::FakeWindowCounter;
 
 // 2023-11-14T22:00:00Z, a window boundary.
 constexpr int64_t kWindowStart = 1700000000 - 1700000000 % 3600;
@@ -40,6 +25,25 @@ constexpr int64_t kWindowStart = 1700000000 - 1700000000 % 3600;
 class HourlyLimiterTest : public ::testing::Test {
  protected:
   HourlyLimiterTest() { clock_.Set(kWindowStart + 100); }
+
+  // The decision for one request, which the counter (answering inline
+  // unless held) gives before CheckAsync returns; a decision that has not
+  // come by then fails the test.
+  static Result<RateDecision> Ask(HourlyLimiter& limiter,
+                                  const std::string& scope,
+                                  const std::string& bucket, int32_t limit) {
+    std::optional<Result<RateDecision>> answer;
+    limiter.CheckAsync(scope, bucket, limit,
+                       [&](Result<RateDecision> d) { answer = std::move(d); });
+    if (!answer) {
+      ADD_FAILURE() << "CheckAsync did not answer inline";
+      return Error::Internal("no decision");
+    }
+    return std::move(*answer);
+  }
+  static Result<RateDecision> Ask(HourlyLimiter& limiter, int32_t limit) {
+    return Ask(limiter, "key", "k:1", limit);
+  }
 
   double Decisions(const std::string& decision) {
     return metrics_.RateLimitDecision(decision, "key").Value();
@@ -53,13 +57,13 @@ class HourlyLimiterTest : public ::testing::Test {
 TEST_F(HourlyLimiterTest, DeniesOnceTheWindowIsSpent) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   for (int i = 0; i < 3; ++i) {
-    auto d = limiter.Check("key", "k:1", 3);
+    auto d = Ask(limiter, 3);
     ASSERT_TRUE(d.ok());
     EXPECT_TRUE(d.value().allowed) << "request " << i;
     EXPECT_EQ(d.value().limit, 3);
     EXPECT_FALSE(d.value().failed_open);
   }
-  auto d = limiter.Check("key", "k:1", 3);
+  auto d = Ask(limiter, 3);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d.value().allowed);
   EXPECT_EQ(Decisions("allowed"), 3);
@@ -68,16 +72,16 @@ TEST_F(HourlyLimiterTest, DeniesOnceTheWindowIsSpent) {
 
 TEST_F(HourlyLimiterTest, BucketsAreCountedSeparately) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  EXPECT_TRUE(limiter.Check("key", "k:1", 1).value().allowed);
-  EXPECT_TRUE(limiter.Check("key", "k:2", 1).value().allowed);
-  EXPECT_FALSE(limiter.Check("key", "k:1", 1).value().allowed);
+  EXPECT_TRUE(Ask(limiter, 1).value().allowed);
+  EXPECT_TRUE(Ask(limiter, "key", "k:2", 1).value().allowed);
+  EXPECT_FALSE(Ask(limiter, 1).value().allowed);
 }
 
 TEST_F(HourlyLimiterTest, RemainingNeverNegative) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   const int32_t expected[] = {1, 0, 0, 0, 0};
   for (int32_t want : expected) {
-    auto d = limiter.Check("key", "k:1", 2);
+    auto d = Ask(limiter, 2);
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(d.value().remaining, want);
   }
@@ -86,22 +90,22 @@ TEST_F(HourlyLimiterTest, RemainingNeverNegative) {
 TEST_F(HourlyLimiterTest, ResetsAtWindowBoundary) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   clock_.Set(kWindowStart + 3599);
-  EXPECT_TRUE(limiter.Check("key", "k:1", 1).value().allowed);
-  EXPECT_FALSE(limiter.Check("key", "k:1", 1).value().allowed);
+  EXPECT_TRUE(Ask(limiter, 1).value().allowed);
+  EXPECT_FALSE(Ask(limiter, 1).value().allowed);
   clock_.Advance(1);
-  auto d = limiter.Check("key", "k:1", 1);
+  auto d = Ask(limiter, 1);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d.value().allowed);
   EXPECT_EQ(d.value().remaining, 0);
-  EXPECT_EQ(shared_.last_window_start, kWindowStart + 3600);
+  EXPECT_EQ(shared_.last_window_start(), kWindowStart + 3600);
 }
 
 TEST_F(HourlyLimiterTest, CountsInHourWindowsAlignedToTheEpoch) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   clock_.Set(kWindowStart + 1234);
-  ASSERT_TRUE(limiter.Check("key", "k:1", 5).ok());
-  EXPECT_EQ(shared_.last_window_start, kWindowStart);
-  EXPECT_EQ(shared_.last_window_seconds, 3600);
+  ASSERT_TRUE(Ask(limiter, 5).ok());
+  EXPECT_EQ(shared_.last_window_start(), kWindowStart);
+  EXPECT_EQ(shared_.last_window_seconds(), 3600);
 }
 
 TEST_F(HourlyLimiterTest, RetryAfterIsSecondsToWindowEnd) {
@@ -110,7 +114,7 @@ TEST_F(HourlyLimiterTest, RetryAfterIsSecondsToWindowEnd) {
       {0, 3600}, {1, 3599}, {1800, 1800}, {3599, 1}};
   for (auto [offset, want] : kCases) {
     clock_.Set(kWindowStart + offset);
-    auto d = limiter.Check("key", "k:1", 100);
+    auto d = Ask(limiter, 100);
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(d.value().reset_seconds, want) << "offset " << offset;
   }
@@ -118,15 +122,15 @@ TEST_F(HourlyLimiterTest, RetryAfterIsSecondsToWindowEnd) {
 
 TEST_F(HourlyLimiterTest, FailsOpenToLocalCounterWhenSharedFails) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  shared_.failing = true;
+  shared_.Fail(true);
   for (int i = 0; i < 2; ++i) {
-    auto d = limiter.Check("key", "k:1", 2);
+    auto d = Ask(limiter, 2);
     ASSERT_TRUE(d.ok());
     EXPECT_TRUE(d.value().allowed);
     EXPECT_TRUE(d.value().failed_open);
     EXPECT_EQ(d.value().remaining, 1 - i);
   }
-  auto d = limiter.Check("key", "k:1", 2);
+  auto d = Ask(limiter, 2);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d.value().allowed);  // the local counter still limits
   EXPECT_TRUE(d.value().failed_open);
@@ -141,10 +145,10 @@ TEST_F(HourlyLimiterTest, FailsOpenToLocalCounterWhenSharedFails) {
 
 TEST_F(HourlyLimiterTest, UsesTheSharedCounterAgainOnceItRecovers) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  shared_.failing = true;
-  ASSERT_TRUE(limiter.Check("key", "k:1", 5).value().failed_open);
-  shared_.failing = false;
-  auto d = limiter.Check("key", "k:1", 5);
+  shared_.Fail(true);
+  ASSERT_TRUE(Ask(limiter, 5).value().failed_open);
+  shared_.Fail(false);
+  auto d = Ask(limiter, 5);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d.value().failed_open);
   EXPECT_EQ(d.value().remaining, 4);  // counted from the shared count only
@@ -152,7 +156,7 @@ TEST_F(HourlyLimiterTest, UsesTheSharedCounterAgainOnceItRecovers) {
 
 TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  shared_.failing = true;
+  shared_.Fail(true);
   auto lines = [](const std::string& out) {
     size_t n = 0;
     for (size_t p = 0;
@@ -163,12 +167,11 @@ TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
   };
   log::Flush();  // lines of earlier tests must not land in the capture
   ::testing::internal::CaptureStderr();
-  for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Ask(limiter, 100).ok());
   clock_.Advance(9);
-  ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  ASSERT_TRUE(Ask(limiter, 100).ok());
   clock_.Advance(1);  // 10 s after the first line
-  ASSERT_TRUE(limiter.Check("key", "k:1", 100).ok());
+  ASSERT_TRUE(Ask(limiter, 100).ok());
   log::Flush();  // the log is written by a thread of its own
   std::string out = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(lines(out), 2u) << out;
@@ -178,8 +181,8 @@ TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
 
 TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kClosed, metrics_);
-  shared_.failing = true;
-  auto d = limiter.Check("key", "k:1", 2);
+  shared_.Fail(true);
+  auto d = Ask(limiter, 2);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(Decisions("fail_closed"), 1);
@@ -189,32 +192,37 @@ TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
 
 TEST_F(HourlyLimiterTest, ScopeLabelsTheMetric) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  ASSERT_TRUE(limiter.Check("address", "a:203.0.113.9", 2).ok());
+  ASSERT_TRUE(Ask(limiter, "address", "a:203.0.113.9", 2).ok());
   EXPECT_EQ(metrics_.RateLimitDecision("allowed", "address").Value(), 1);
   EXPECT_EQ(Decisions("allowed"), 0);
 }
 
 TEST_F(HourlyLimiterTest, OverLimitBucketIsRefusedFromMemoryWithoutACount) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 2);  // 3rd: denied
-  ASSERT_EQ(shared_.calls, 3);
+  for (int i = 0; i < 3; ++i) {  // 3rd: denied
+    ASSERT_TRUE(Ask(limiter, 2).ok());
+  }
+  ASSERT_EQ(shared_.calls("k:1"), 3);
   clock_.Advance(100);
   for (int i = 0; i < 50; ++i) {
-    auto d = limiter.Check("key", "k:1", 2);
+    auto d = Ask(limiter, 2);
     ASSERT_TRUE(d.ok());
     EXPECT_FALSE(d.value().allowed);
     EXPECT_EQ(d.value().remaining, 0);
     EXPECT_EQ(d.value().limit, 2);
     EXPECT_EQ(d.value().reset_seconds, 3600 - 200);
   }
-  EXPECT_EQ(shared_.calls, 3);
+  EXPECT_EQ(shared_.calls("k:1"), 3);
   EXPECT_EQ(Decisions("limited"), 51);
   EXPECT_EQ(metrics_.RateLimitRemembered("key").Value(), 50);
 }
 
-TEST_F(HourlyLimiterTest, CheckAsyncAnswersARememberedDenialInline) {
+TEST_F(HourlyLimiterTest, RememberedDenialIsAnsweredInlineWithoutTheCounter) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  for (int i = 0; i < 2; ++i) limiter.Check("key", "k:1", 1);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(Ask(limiter, 1).ok());
+  }
+  shared_.Hold(true);  // a count sent now would not answer
   bool answered = false;
   limiter.CheckAsync("key", "k:1", 1, [&](Result<RateDecision> d) {
     answered = true;
@@ -222,40 +230,141 @@ TEST_F(HourlyLimiterTest, CheckAsyncAnswersARememberedDenialInline) {
     EXPECT_FALSE(d.value().allowed);
   });
   EXPECT_TRUE(answered);
-  EXPECT_EQ(shared_.calls, 2);
+  EXPECT_EQ(shared_.held(), 0u);
+  EXPECT_EQ(shared_.calls("k:1"), 2);
+}
+
+TEST_F(HourlyLimiterTest, LateCountIsDecidedInTheWindowOfTheRequest) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  clock_.Set(kWindowStart + 3599);
+  shared_.Hold(true);
+  std::optional<Result<RateDecision>> answer;
+  limiter.CheckAsync("key", "k:1", 5,
+                     [&](Result<RateDecision> d) { answer = std::move(d); });
+  EXPECT_FALSE(answer.has_value()) << "decided before the count answered";
+  ASSERT_EQ(shared_.held(), 1u);
+  EXPECT_EQ(shared_.last_window_start(), kWindowStart);
+
+  clock_.Advance(5);  // the count answers in the next window
+  ASSERT_TRUE(shared_.ReleaseOne());
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_TRUE(answer->value().allowed);
+  EXPECT_EQ(answer->value().remaining, 4);
+  EXPECT_EQ(answer->value().reset_seconds, 1);  // of the request's window
+  EXPECT_EQ(Decisions("allowed"), 1);
+}
+
+TEST_F(HourlyLimiterTest, HeldCountsAreDecidedInTheOrderTheCounterAnswers) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.Hold(true);
+  std::vector<Result<RateDecision>> answers;
+  for (int i = 0; i < 3; ++i) {
+    limiter.CheckAsync("key", "k:1", 2, [&](Result<RateDecision> d) {
+      answers.push_back(std::move(d));
+    });
+  }
+  EXPECT_TRUE(answers.empty());
+  ASSERT_EQ(shared_.held(), 3u) << "a count was decided from memory too early";
+
+  shared_.Release();
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& a : answers) ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(answers[0].value().allowed);
+  EXPECT_EQ(answers[0].value().remaining, 1);
+  EXPECT_TRUE(answers[1].value().allowed);
+  EXPECT_EQ(answers[1].value().remaining, 0);
+  EXPECT_FALSE(answers[2].value().allowed);
+
+  // The late answer that went over the limit is remembered: the next request
+  // is refused inline, with no count.
+  auto d = Ask(limiter, 2);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().allowed);
+  EXPECT_EQ(shared_.calls("k:1"), 3);
+  EXPECT_EQ(shared_.held(), 0u);
+}
+
+TEST_F(HourlyLimiterTest, FailedCountThatAnswersLateFailsOpen) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.Hold(true);
+  std::optional<Result<RateDecision>> answer;
+  limiter.CheckAsync("key", "k:1", 5,
+                     [&](Result<RateDecision> d) { answer = std::move(d); });
+  shared_.Fail(true);
+  shared_.Release();
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_TRUE(answer->value().allowed);
+  EXPECT_TRUE(answer->value().failed_open);
+  EXPECT_EQ(Decisions("fail_open"), 1);
+}
+
+TEST_F(HourlyLimiterTest, ConcurrentRequestsAreAllowedExactlyTheLimit) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  constexpr int kThreads = 4, kPerThread = 100, kLimit = 150;
+  std::atomic<int> allowed{0}, denied{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        limiter.CheckAsync("key", "k:1", kLimit, [&](Result<RateDecision> d) {
+          if (!d.ok()) {
+            ++failed;
+          } else if (d.value().allowed) {
+            ++allowed;
+          } else {
+            ++denied;
+          }
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(allowed.load(), kLimit);
+  EXPECT_EQ(denied.load(), kThreads * kPerThread - kLimit);
+  EXPECT_EQ(Decisions("allowed"), kLimit);
+  EXPECT_EQ(Decisions("limited"), kThreads * kPerThread - kLimit);
 }
 
 TEST_F(HourlyLimiterTest, RememberedDenialEndsWithTheWindow) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   clock_.Set(kWindowStart + 3590);
-  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 1);
-  EXPECT_EQ(shared_.calls, 2);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Ask(limiter, 1).ok());
+  }
+  EXPECT_EQ(shared_.calls("k:1"), 2);
   clock_.Set(kWindowStart + 3600);
-  auto d = limiter.Check("key", "k:1", 1);
+  auto d = Ask(limiter, 1);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d.value().allowed);
-  EXPECT_EQ(shared_.calls, 3);
+  EXPECT_EQ(shared_.calls("k:1"), 3);
 }
 
 TEST_F(HourlyLimiterTest, FailOpenDenialsAreNotRemembered) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  shared_.failing = true;
-  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 1);  // local: 3rd no
-  shared_.failing = false;
-  auto d = limiter.Check("key", "k:1", 1);
+  shared_.Fail(true);
+  for (int i = 0; i < 3; ++i) {  // local: 3rd no
+    ASSERT_TRUE(Ask(limiter, 1).ok());
+  }
+  shared_.Fail(false);
+  auto d = Ask(limiter, 1);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d.value().allowed) << "a local count was taken as shared";
-  EXPECT_EQ(shared_.calls, 4);
+  EXPECT_EQ(shared_.calls("k:1"), 4);
 }
 
 TEST_F(HourlyLimiterTest, ARaisedLimitIsAskedOfTheCounterAgain) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  for (int i = 0; i < 3; ++i) limiter.Check("key", "k:1", 2);  // count 3 seen
-  auto d = limiter.Check("key", "k:1", 10);
+  for (int i = 0; i < 3; ++i) {  // count 3 seen
+    ASSERT_TRUE(Ask(limiter, 2).ok());
+  }
+  auto d = Ask(limiter, 10);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d.value().allowed);
   EXPECT_EQ(d.value().remaining, 6);
-  EXPECT_EQ(shared_.calls, 4);
+  EXPECT_EQ(shared_.calls("k:1"), 4);
 }
 
 TEST(OverLimitMemoryTest, StaysBoundedAndKeepsWhatItKnows) {

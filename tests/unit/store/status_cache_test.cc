@@ -2,42 +2,24 @@
 
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <map>
+#include <optional>
 #include <string>
 
 #include "fakes/fake_clock.h"
+#include "fakes/fake_query_store.h"
 
 namespace qs::store {
 namespace {
 
 using qs::testing::FakeClock;
+using qs::testing::FakeQueryStore;
 using std::chrono::milliseconds;
-
-// Answers from a map of (schedule id, license) to status, counting reads;
-// `during_read` runs inside a read, to interleave an invalidation with it.
-class FakeQueryStore final : public QueryStore {
- public:
-  Result<SnapshotPtr> ReadStatus(const StatusLookup& lookup) override {
-    ++reads;
-    if (during_read) during_read();
-    if (failing) return Error::Unavailable("db down");
-    auto it = queries.find({lookup.schedule_id, lookup.license_id});
-    if (it == queries.end()) return Error::NotFound("query status not found");
-    auto s = std::make_shared<StatusSnapshot>(it->second);
-    return SnapshotPtr(s);
-  }
-  std::map<std::pair<std::string, int64_t>, StatusSnapshot> queries;
-  int reads = 0;
-  bool failing = false;
-  std::function<void()> during_read;
-};
 
 class StatusCacheTest : public ::testing::Test {
  protected:
   StatusCacheTest()
       : cache_(backend_, clock_, metrics_, {1 << 20, milliseconds(750)}) {
-    backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kRunning);
+    backend_.Put("q1", 1, Snapshot(QueryStatusCode::kRunning));
     cache_.MarkLive();
   }
   static StatusSnapshot Snapshot(QueryStatusCode code, std::string rows = "") {
@@ -59,36 +41,36 @@ class StatusCacheTest : public ::testing::Test {
 TEST_F(StatusCacheTest, SecondReadIsServedFromMemory) {
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 1);
+  EXPECT_EQ(backend_.reads.load(), 1);
   EXPECT_EQ(metrics_.StatusCache("hit").Value(), 1);
   EXPECT_EQ(metrics_.StatusCache("miss").Value(), 1);
 }
 
 TEST_F(StatusCacheTest, QueryNotificationDropsTheEntry) {
   ASSERT_TRUE(Read().ok());
-  backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kSuccess);
+  backend_.Put("q1", 1, Snapshot(QueryStatusCode::kSuccess));
   cache_.Invalidate("q:q1");
   auto r = Read();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value()->status, QueryStatusCode::kSuccess);
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
 }
 
 TEST_F(StatusCacheTest, LicenseNotificationDropsThatLicensesEntriesOnly) {
-  backend_.queries[{"q2", 2}] = Snapshot(QueryStatusCode::kQueued);
+  backend_.Put("q2", 2, Snapshot(QueryStatusCode::kQueued));
   ASSERT_TRUE(Read("q1", 1).ok());
   ASSERT_TRUE(Read("q2", 2).ok());
   cache_.Invalidate("l:1");
   ASSERT_TRUE(Read("q1", 1).ok());
   ASSERT_TRUE(Read("q2", 2).ok());
-  EXPECT_EQ(backend_.reads, 3);  // q1 twice, q2 once
+  EXPECT_EQ(backend_.reads.load(), 3);  // q1 twice, q2 once
 }
 
 TEST_F(StatusCacheTest, NotFoundIsCachedUntilTheQueryAppears) {
   EXPECT_EQ(Read("nope").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(Read("nope").error().code, ErrorCode::kNotFound);
-  EXPECT_EQ(backend_.reads, 1);
-  backend_.queries[{"nope", 1}] = Snapshot(QueryStatusCode::kScheduled);
+  EXPECT_EQ(backend_.reads.load(), 1);
+  backend_.Put("nope", 1, Snapshot(QueryStatusCode::kScheduled));
   cache_.Invalidate("q:nope");
   EXPECT_TRUE(Read("nope").ok());
 }
@@ -98,7 +80,7 @@ TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhileTheFeedIsDown) {
   cache_.SetDisconnected();
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 3);
+  EXPECT_EQ(backend_.reads.load(), 3);
   EXPECT_EQ(metrics_.StatusCache("bypass").Value(), 2);
 }
 
@@ -106,59 +88,59 @@ TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhenHeartbeatsStop) {
   ASSERT_TRUE(Read().ok());
   clock_.Advance(milliseconds(800));  // no MarkLive for longer than freshness
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
   // Same connection again: notifications queued meanwhile are applied before
   // MarkLive, so what is cached is still right and is used again.
   cache_.MarkLive();
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
 }
 
 TEST_F(StatusCacheTest, ReconnectStartsFromAnEmptyCache) {
   ASSERT_TRUE(Read().ok());
   cache_.SetDisconnected();
   // A change while disconnected: its notification is lost.
-  backend_.queries[{"q1", 1}] = Snapshot(QueryStatusCode::kFailure);
+  backend_.Put("q1", 1, Snapshot(QueryStatusCode::kFailure));
   cache_.MarkLive();
   EXPECT_EQ(Read().value()->status, QueryStatusCode::kFailure);
 }
 
 TEST_F(StatusCacheTest, ReadRacingAnInvalidationIsNotKept) {
-  backend_.during_read = [&] {
-    backend_.during_read = nullptr;
+  backend_.DuringRead([&] {
+    backend_.DuringRead(nullptr);
     cache_.Invalidate("q:q1");  // a change commits while the read is out
-  };
+  });
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
 }
 
 TEST_F(StatusCacheTest, ExpiredResultIsReadAgain) {
   auto s = Snapshot(QueryStatusCode::kSuccess);
   s.visible_until_unix = clock_.NowUnixSeconds() + 10;
-  backend_.queries[{"q1", 1}] = s;
+  backend_.Put("q1", 1, s);
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 1);
+  EXPECT_EQ(backend_.reads.load(), 1);
   clock_.SetUnix(clock_.NowUnixSeconds() + 10);
   cache_.MarkLive();
   ASSERT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
 }
 
 TEST_F(StatusCacheTest, ErrorsAreNotCached) {
-  backend_.failing = true;
+  backend_.FailWith(Error::Unavailable("db down"));
   EXPECT_EQ(Read().error().code, ErrorCode::kUnavailable);
-  backend_.failing = false;
+  backend_.FailWith(std::nullopt);
   EXPECT_TRUE(Read().ok());
-  EXPECT_EQ(backend_.reads, 2);
+  EXPECT_EQ(backend_.reads.load(), 2);
 }
 
 TEST_F(StatusCacheTest, StaysWithinItsByteBudget) {
   for (int i = 0; i < 100; ++i) {
     std::string sid = "big" + std::to_string(i);
-    backend_.queries[{sid, 1}] =
-        Snapshot(QueryStatusCode::kSuccess, std::string(50000, 'x'));
+    backend_.Put(sid, 1,
+                 Snapshot(QueryStatusCode::kSuccess, std::string(50000, 'x')));
     ASSERT_TRUE(Read(sid).ok());
     EXPECT_LE(cache_.bytes(), size_t{1 << 20});
   }
