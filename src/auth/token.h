@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,8 +15,12 @@ inline constexpr std::string_view kTokenPrefix = "qsk_";
 // kernel cannot supply randomness: a guessable key is worse than no key.
 std::string NewToken();
 
-// Whether `s` has the shape of a token the API accepts: 1 to 255 characters
-// of [A-Za-z0-9_-]. Says nothing about whether the key exists.
+// The longest token the API accepts.
+inline constexpr size_t kMaxTokenLength = 255;
+
+// Whether `s` has the shape of a token the API accepts: 1 to kMaxTokenLength
+// identifier characters, [A-Za-z0-9_-] (ascii::IsIdentifierChar). Says
+// nothing about whether the key exists.
 bool LooksLikeToken(std::string_view s);
 
 // Whether `s` could have come from NewToken: "qsk_" and exactly 43 base64url

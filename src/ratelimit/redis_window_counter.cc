@@ -4,12 +4,12 @@
 #include <sys/time.h>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <initializer_list>
 #include <unordered_map>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/await.h"
 #include "common/text.h"
 #include "log/log.h"
@@ -71,13 +71,6 @@ Error UrlError(std::string what) {
                    std::move(what)};
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool PercentDecode(std::string_view in, std::string* out) {
   out->clear();
   for (size_t i = 0; i < in.size(); ++i) {
@@ -86,7 +79,8 @@ bool PercentDecode(std::string_view in, std::string* out) {
       continue;
     }
     if (i + 2 >= in.size()) return false;
-    int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+    int hi = ascii::HexDigitValue(in[i + 1]);
+    int lo = ascii::HexDigitValue(in[i + 2]);
     if (hi < 0 || lo < 0) return false;
     *out += static_cast<char>(hi * 16 + lo);
     i += 2;
@@ -97,15 +91,14 @@ bool PercentDecode(std::string_view in, std::string* out) {
 bool ValidHostName(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-           c == '-' || c == '_';
+    return ascii::IsAlnum(c) || c == '.' || c == '-' || c == '_';
   });
 }
 
 bool ValidIpv6(std::string_view h) {
   if (h.empty() || h.find(':') == std::string_view::npos) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
-    return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    return ascii::IsHexDigit(c) || c == ':' || c == '.';
   });
 }
 
