@@ -1,32 +1,13 @@
 #include "auth/token.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-
 #include "common/ascii.h"
+#include "common/random.h"
 #include "common/text.h"
 
 namespace qs::auth {
 namespace {
 
 constexpr size_t kTokenBytes = 32;
-
-void FillRandom(unsigned char* buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = getrandom(buf + got, len - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::fprintf(stderr, "getrandom failed (errno %d); aborting\n", errno);
-      std::abort();
-    }
-    got += static_cast<size_t>(n);
-  }
-}
 
 int Base64UrlValue(char c) {
   if (ascii::IsUpper(c)) return c - 'A';

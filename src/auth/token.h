@@ -10,9 +10,10 @@ namespace qs::auth {
 // (and people) can recognise a leaked one.
 inline constexpr std::string_view kTokenPrefix = "qsk_";
 
-// A new API token: "qsk_" followed by 32 bytes from getrandom(2) in unpadded
-// base64url, 47 characters of [A-Za-z0-9_-] in all. Aborts the process if the
-// kernel cannot supply randomness: a guessable key is worse than no key.
+// A new API token: "qsk_" followed by 32 bytes from the kernel (FillRandom)
+// in unpadded base64url, 47 characters of [A-Za-z0-9_-] in all. Aborts the
+// process if the kernel cannot supply randomness: a guessable key is worse
+// than no key.
 std::string NewToken();
 
 // The longest token the API accepts.
