@@ -7,25 +7,13 @@
 #include "log/log.h"
 
 namespace qs::store {
-namespace {
-
-std::string WithApplicationName(const std::string& conninfo) {
-  bool is_uri = conninfo.rfind("postgresql://", 0) == 0 ||
-                conninfo.rfind("postgres://", 0) == 0;
-  if (is_uri) {
-    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
-           "application_name=querystatus-listener";
-  }
-  return conninfo + " application_name=querystatus-listener";
-}
-
-}  // namespace
 
 PgListener::PgListener(std::string database_url,
                        std::chrono::milliseconds timeout,
                        CachingQueryStore& cache,
                        std::chrono::milliseconds heartbeat)
-    : conninfo_(WithApplicationName(WithTimeouts(database_url, timeout))),
+    : conninfo_(WithOption(WithTimeouts(database_url, timeout),
+                           "application_name=querystatus-listener")),
       timeout_(timeout),
       cache_(cache),
       heartbeat_(heartbeat) {}

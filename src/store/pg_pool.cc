@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "log/log.h"
+#include "log/redact.h"
 
 namespace qs::store {
 
@@ -21,19 +22,22 @@ std::string WithTimeouts(const std::string& url,
       "keepalives_count=3",
   };
   std::string out = url;
-  bool is_uri =
-      url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   for (const std::string& p : params) {
     std::string key = p.substr(0, p.find('=') + 1);
     if (out.find(key) != std::string::npos) continue;  // the operator's wins
-    if (is_uri) {
-      out += out.find('?') == std::string::npos ? '?' : '&';
-      out += p;
-    } else {
-      out += ' ';
-      out += p;
-    }
+    out = WithOption(out, p);
   }
+  return out;
+}
+
+std::string WithOption(const std::string& conninfo, std::string_view option) {
+  std::string out = conninfo;
+  if (log::IsLibpqUri(conninfo)) {
+    out += conninfo.find('?') == std::string::npos ? '?' : '&';
+  } else {
+    out += ' ';
+  }
+  out += option;
   return out;
 }
 

@@ -27,6 +27,10 @@ struct PgPoolOptions {
   std::chrono::milliseconds timeout{2000};
 };
 
+// `conninfo` with `option` ("key=value", the value needing no quotes) added
+// in its syntax: after '?' or '&' in a URI, after a space in key=value form.
+std::string WithOption(const std::string& conninfo, std::string_view option);
+
 // The connection string with timeouts added, so that no libpq call can block
 // for long: connect_timeout, tcp_user_timeout and keepalives. statement
 // timeout is set per connection after connecting.
