@@ -42,10 +42,9 @@ std::optional<std::string> PgListener::Exec(PgConnection& conn,
                                             const std::string& sql) {
   // A silent server must not hang the listener: past the timeout the socket
   // is shut down and the connection replaced.
-  int armed =
-      deadlines_.Arm(conn.sock(), std::chrono::steady_clock::now() + timeout_);
-  PgRows rows = conn.Exec(sql);
-  deadlines_.Disarm(armed);
+  PgRows rows = deadlines_.Within(conn.sock(),
+                                  std::chrono::steady_clock::now() + timeout_,
+                                  [&] { return conn.Exec(sql); });
   ExecStatusType status =
       rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
   if (conn.ok() && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {

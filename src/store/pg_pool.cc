@@ -162,16 +162,19 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
       error = Error::Unavailable("PostgreSQL connection failed");
     } else {
       // Setting up is bounded as a statement is, by one deadline for all.
-      int armed = deadlines_.Arm(
-          conn->sock(), std::chrono::steady_clock::now() + options_.timeout);
-      error = Check(operation, *conn,
-                    conn->Exec("SET statement_timeout = " +
-                               std::to_string(options_.timeout.count())),
-                    &broken);
-      if (error.ok() && prepare_) {
-        error = Check(operation, *conn, prepare_(*conn), &broken);
-      }
-      deadlines_.Disarm(armed);
+      error = deadlines_.Within(
+          conn->sock(), std::chrono::steady_clock::now() + options_.timeout,
+          [&] {
+            Status set_up =
+                Check(operation, *conn,
+                      conn->Exec("SET statement_timeout = " +
+                                 std::to_string(options_.timeout.count())),
+                      &broken);
+            if (set_up.ok() && prepare_) {
+              set_up = Check(operation, *conn, prepare_(*conn), &broken);
+            }
+            return set_up;
+          });
     }
     if (!error.ok()) {
       Release({slot, nullptr}, true);
@@ -199,13 +202,12 @@ Result<PgRows> PgPool::Run(const std::string& operation,
   auto& histogram = metrics_.PostgresDuration(operation);
   auto start = std::chrono::steady_clock::now();
   // Half a timeout of grace over statement_timeout, so the server's own
-  // cancellation (which keeps the connection) wins when it can. Disarmed
-  // before Release: once released, the connection may be closed and its fd
-  // number reused.
-  int armed = deadlines_.Arm(conn.sock(),
-                             start + options_.timeout + options_.timeout / 2);
-  PgRows rows = statement(conn);
-  deadlines_.Disarm(armed);
+  // cancellation (which keeps the connection) wins when it can. Within
+  // disarms before Release: once released, the connection may be closed and
+  // its fd number reused.
+  PgRows rows = deadlines_.Within(
+      conn.sock(), start + options_.timeout + options_.timeout / 2,
+      [&] { return statement(conn); });
   bool broken = false;
   Status error = Check(operation, conn, rows, &broken);
   if (error.ok()) {
