@@ -5,6 +5,7 @@
 
 #include "log/log.h"
 #include "log/redact.h"
+#include "store/pg_failure.h"
 
 namespace qs::store {
 
@@ -231,32 +232,27 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
   const char* sqlstate =
       rows.raw() ? PQresultErrorField(rows.raw(), PG_DIAG_SQLSTATE) : nullptr;
   std::string state = sqlstate ? sqlstate : "";
+  PgFailure failure = ClassifyPgFailure(conn.ok(), state);
+  *broken = failure.discard;
   // Logged with libpq's own words only; libpq never includes the password.
-  if (!conn.ok()) {
-    *broken = true;
-    log::Event(log::Level::kWarn, "postgres_unavailable",
-               {{"operation", operation}, {"error", conn.ErrorMessage()}});
-    return Error::Unavailable("PostgreSQL connection failed");
+  switch (failure.kind) {
+    case PgFailure::Kind::kConnectionLost:
+      log::Event(log::Level::kWarn, "postgres_unavailable",
+                 {{"operation", operation}, {"error", conn.ErrorMessage()}});
+      return Error::Unavailable("PostgreSQL connection failed");
+    case PgFailure::Kind::kNotAnswering:
+      log::Event(log::Level::kWarn, "postgres_unavailable",
+                 {{"operation", operation}, {"sqlstate", state}});
+      return Error::Unavailable("PostgreSQL did not answer");
+    case PgFailure::Kind::kStatementFailed:
+      log::Event(log::Level::kError, "postgres_error",
+                 {{"operation", operation},
+                  {"sqlstate", state},
+                  {"error", conn.ErrorMessage()}});
+      return Error::Internal("PostgreSQL error " + state);
+    case PgFailure::Kind::kClientError:
+      break;
   }
-  // 57014 query_canceled (statement_timeout), 57P01..03 admin shutdown,
-  // 08xxx connection exceptions: the database is not answering.
-  if (state == "57014" || state.rfind("57P", 0) == 0 ||
-      state.rfind("08", 0) == 0) {
-    *broken = state != "57014";
-    log::Event(log::Level::kWarn, "postgres_unavailable",
-               {{"operation", operation}, {"sqlstate", state}});
-    return Error::Unavailable("PostgreSQL did not answer");
-  }
-  if (!state.empty()) {
-    log::Event(log::Level::kError, "postgres_error",
-               {{"operation", operation},
-                {"sqlstate", state},
-                {"error", conn.ErrorMessage()}});
-    return Error::Internal("PostgreSQL error " + state);
-  }
-  // No SQLSTATE on a live connection (out of memory, a protocol surprise):
-  // the connection may be mid-protocol, so discard it.
-  *broken = true;
   log::Event(log::Level::kError, "postgres_error",
              {{"operation", operation}, {"error", conn.ErrorMessage()}});
   return Error::Internal("PostgreSQL client error");
