@@ -307,7 +307,7 @@ Status PublicServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(Handler::Shared{
       options_, service_, workers_, lifecycle_, metrics_, Responder(metrics_)});
   GuardOptions guard;
-  guard.open_connections = &metrics_.Connections("public");
+  guard.open_connections = &metrics_.Connections(metrics::Listener::kPublic);
   guard.accept_backoffs = &metrics_.accept_backoffs();
   registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(options_.listen, options_.threads,

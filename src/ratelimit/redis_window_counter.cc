@@ -192,18 +192,24 @@ Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
 RedisWindowCounter::RedisWindowCounter(RedisOptions options,
                                        metrics::Metrics& metrics)
     : options_(std::move(options)),
-      incr_duration_(metrics.RedisDuration("incr_window")),
-      incr_errors_(metrics.RedisErrors("incr_window")),
-      ping_duration_(metrics.RedisDuration("ping")),
-      ping_errors_(metrics.RedisErrors("ping")),
-      pool_wait_(metrics.PoolWait("redis")),
-      pool_wait_timeouts_(metrics.PoolWaitTimeouts("redis")),
-      idle_(metrics.PoolConnections("redis", "idle")),
-      in_use_(metrics.PoolConnections("redis", "in_use")),
+      incr_duration_(
+          metrics.RedisDuration(metrics::RedisOperation::kIncrWindow)),
+      incr_errors_(metrics.RedisErrors(metrics::RedisOperation::kIncrWindow)),
+      ping_duration_(metrics.RedisDuration(metrics::RedisOperation::kPing)),
+      ping_errors_(metrics.RedisErrors(metrics::RedisOperation::kPing)),
+      pool_wait_(metrics.PoolWait(metrics::Pool::kRedis)),
+      pool_wait_timeouts_(metrics.PoolWaitTimeouts(metrics::Pool::kRedis)),
+      idle_(metrics.PoolConnections(metrics::Pool::kRedis,
+                                    metrics::PoolState::kIdle)),
+      in_use_(metrics.PoolConnections(metrics::Pool::kRedis,
+                                      metrics::PoolState::kInUse)),
       queue_depth_(metrics.redis_queue_depth()),
-      rejected_full_(metrics.RedisQueueRejections("full")),
-      rejected_expired_(metrics.RedisQueueRejections("expired")),
-      rejected_stopped_(metrics.RedisQueueRejections("stopped")),
+      rejected_full_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kFull)),
+      rejected_expired_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kExpired)),
+      rejected_stopped_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kStopped)),
       count_calls_(metrics.redis_count_calls()),
       counted_requests_(metrics.redis_counted_requests()) {
   if (options_.host.empty()) {

@@ -117,10 +117,12 @@ PgPool::PgPool(PgPoolOptions options, Prepare prepare,
       conninfo_(WithTimeouts(options_.url, options_.timeout)),
       prepare_(std::move(prepare)),
       metrics_(metrics),
-      wait_(metrics.PoolWait("postgres")),
-      wait_timeouts_(metrics.PoolWaitTimeouts("postgres")),
-      idle_(metrics.PoolConnections("postgres", "idle")),
-      in_use_(metrics.PoolConnections("postgres", "in_use")) {
+      wait_(metrics.PoolWait(metrics::Pool::kPostgres)),
+      wait_timeouts_(metrics.PoolWaitTimeouts(metrics::Pool::kPostgres)),
+      idle_(metrics.PoolConnections(metrics::Pool::kPostgres,
+                                    metrics::PoolState::kIdle)),
+      in_use_(metrics.PoolConnections(metrics::Pool::kPostgres,
+                                      metrics::PoolState::kInUse)) {
   conns_.resize(options_.size);
   for (int i = options_.size - 1; i >= 0; --i) free_.push_back(i);
 }
@@ -135,7 +137,7 @@ void PgPool::UpdateGauges() {
   idle_.Set(idle);
 }
 
-Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
+Result<PgPool::Lease> PgPool::Acquire(metrics::PostgresOperation operation) {
   auto start = std::chrono::steady_clock::now();
   int slot;
   {
@@ -159,7 +161,8 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
     if (!conn->ok()) {
       metrics_.PostgresErrors(operation).Increment();
       log::Event(log::Level::kWarn, "postgres_unavailable",
-                 {{"operation", operation}, {"error", conn->ErrorMessage()}});
+                 {{"operation", metrics::LabelValue(operation)},
+                  {"error", conn->ErrorMessage()}});
       error = Error::Unavailable("PostgreSQL connection failed");
     } else {
       // Setting up is bounded as a statement is, by one deadline for all.
@@ -195,7 +198,7 @@ void PgPool::Release(const Lease& lease, bool broken) {
   cv_.notify_one();
 }
 
-Result<PgRows> PgPool::Run(const std::string& operation,
+Result<PgRows> PgPool::Run(metrics::PostgresOperation operation,
                            const Statement& statement) {
   auto lease = Acquire(operation);
   if (!lease.ok()) return lease.error();
@@ -221,8 +224,9 @@ Result<PgRows> PgPool::Run(const std::string& operation,
   return rows;
 }
 
-Status PgPool::Check(const std::string& operation, const PgConnection& conn,
-                     const PgRows& rows, bool* broken) {
+Status PgPool::Check(metrics::PostgresOperation operation,
+                     const PgConnection& conn, const PgRows& rows,
+                     bool* broken) {
   ExecStatusType status =
       rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
   if (conn.ok() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
@@ -238,15 +242,17 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
   switch (failure.kind) {
     case PgFailure::Kind::kConnectionLost:
       log::Event(log::Level::kWarn, "postgres_unavailable",
-                 {{"operation", operation}, {"error", conn.ErrorMessage()}});
+                 {{"operation", metrics::LabelValue(operation)},
+                  {"error", conn.ErrorMessage()}});
       return Error::Unavailable("PostgreSQL connection failed");
     case PgFailure::Kind::kNotAnswering:
-      log::Event(log::Level::kWarn, "postgres_unavailable",
-                 {{"operation", operation}, {"sqlstate", state}});
+      log::Event(
+          log::Level::kWarn, "postgres_unavailable",
+          {{"operation", metrics::LabelValue(operation)}, {"sqlstate", state}});
       return Error::Unavailable("PostgreSQL did not answer");
     case PgFailure::Kind::kStatementFailed:
       log::Event(log::Level::kError, "postgres_error",
-                 {{"operation", operation},
+                 {{"operation", metrics::LabelValue(operation)},
                   {"sqlstate", state},
                   {"error", conn.ErrorMessage()}});
       return Error::Internal("PostgreSQL error " + state);
@@ -254,12 +260,14 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
       break;
   }
   log::Event(log::Level::kError, "postgres_error",
-             {{"operation", operation}, {"error", conn.ErrorMessage()}});
+             {{"operation", metrics::LabelValue(operation)},
+              {"error", conn.ErrorMessage()}});
   return Error::Internal("PostgreSQL client error");
 }
 
 Status PgPool::Ping() {
-  auto r = Run("ping", [](PgConnection& c) { return c.Exec("SELECT 1"); });
+  auto r = Run(metrics::PostgresOperation::kPing,
+               [](PgConnection& c) { return c.Exec("SELECT 1"); });
   if (!r.ok()) return r.error();
   return Status::Ok();
 }
