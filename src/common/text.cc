@@ -32,6 +32,12 @@ bool ParseInteger(std::string_view s, int64_t lo, int64_t hi, int64_t* out) {
   return true;
 }
 
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii::ToLower(c);
+  return out;
+}
+
 std::string_view TrimBlanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);

@@ -1,6 +1,7 @@
 // Small parsers and encoders of ASCII text shared by the settings, URL,
-// header and reply parsers. None of them looks at the locale; none but
-// Base64UrlEncode allocates, and none throws but on running out of memory.
+// header and reply parsers. None of them looks at the locale; only
+// AsciiLower and Base64UrlEncode allocate, and none throws but when out of
+// memory.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,9 @@ bool ParseDecimal(std::string_view s, size_t max_digits, int64_t lo, int64_t hi,
 // syntax: a leading '-', no '+', no blanks), value in [lo, hi]; sets *out and
 // returns true, or leaves *out alone and returns false.
 bool ParseInteger(std::string_view s, int64_t lo, int64_t hi, int64_t* out);
+
+// `s` with A-Z as a-z (ascii::ToLower), as field names and keys compare.
+std::string AsciiLower(std::string_view s);
 
 // `s` without leading and trailing SP and HTAB.
 std::string_view TrimBlanks(std::string_view s);

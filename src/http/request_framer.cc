@@ -23,12 +23,6 @@ bool IsFieldValueChar(unsigned char c) {
 
 bool IsTargetChar(unsigned char c) { return c > 0x20 && c < 0x7F; }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii::ToLower(c);
-  return out;
-}
-
 FrameResult Fail(int status, const char* title, const char* detail) {
   FrameResult r;
   r.kind = Kind::kError;
@@ -60,7 +54,7 @@ bool ParseFieldLine(std::string_view line, HeaderField* out) {
       })) {
     return false;
   }
-  out->name = Lower(name);
+  out->name = AsciiLower(name);
   out->value = std::string(value);
   return true;
 }

@@ -14,12 +14,6 @@
 namespace qs::log {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii::ToLower(c);
-  return out;
-}
-
 // Lenient: a '%' not followed by two hex digits is kept as it is, so that a
 // malformed value still decodes to something to compare and to hide.
 std::string PercentDecode(std::string_view s) {
@@ -190,7 +184,7 @@ std::string RedactQuery(std::string_view query, bool postgres,
 // whole, at the cost of hiding a host that follows an '@' in the query.
 std::string RedactUri(std::string_view scheme, std::string_view rest,
                       std::vector<std::string>* secrets) {
-  std::string lower_scheme = Lower(scheme);
+  std::string lower_scheme = AsciiLower(scheme);
   bool postgres = lower_scheme == "postgresql" || lower_scheme == "postgres";
   std::string out(scheme);
   out += "://";
@@ -321,7 +315,7 @@ bool IsLibpqUri(std::string_view conninfo) {
 }
 
 bool IsSensitiveKey(std::string_view key) {
-  std::string k = Lower(key);
+  std::string k = AsciiLower(key);
   for (std::string_view marker :
        {"pass", "pwd", "secret", "token", "credential"}) {
     if (k.find(marker) != std::string::npos) return true;

@@ -27,6 +27,12 @@ TEST(TextTest, CommaSeparatedSplitsInsideQuotesToo) {
   EXPECT_EQ(Elements("\"a,b\""), (Strings{"\"a", "b\""}));
 }
 
+TEST(TextTest, AsciiLowerLowersAsciiLettersOnly) {
+  EXPECT_EQ(AsciiLower("Content-Type"), "content-type");
+  EXPECT_EQ(AsciiLower("PASSWORD_1"), "password_1");
+  EXPECT_EQ(AsciiLower("\xC9t\xC9"), "\xC9t\xC9");
+}
+
 TEST(TextTest, TrimBlanksTrimsSpaceAndTabOnly) {
   EXPECT_EQ(TrimBlanks(" \t x y \t "), "x y");
   EXPECT_EQ(TrimBlanks("\nx\r"), "\nx\r");
