@@ -89,7 +89,7 @@ int Serve(const Config& c) {
                                  {c.unauth_rate_limit, c.public_base_url});
   // Declared before the workers so that it outlives their tasks, which hold
   // a request's in-flight mark.
-  qs::http::Lifecycle lifecycle;
+  qs::http::Lifecycle lifecycle(&metrics.in_flight());
   qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics.worker_pool_observer());
 
   bool redis_decides =

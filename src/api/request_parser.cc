@@ -10,6 +10,9 @@
 #include <string>
 #include <utility>
 
+#include "auth/token.h"
+#include "common/ascii.h"
+
 namespace qs::api {
 namespace {
 
@@ -42,11 +45,11 @@ constexpr FieldSpec kFields[] = {
     {"schedule_id", Field::kScheduleId, "schedule id must be a string",
      "schedule id must be 1 to 50 characters long",
      "schedule id may contain only letters, digits, underscores and hyphens",
-     50, nullptr, nullptr},
+     kMaxScheduleIdLength, nullptr, nullptr},
     {"api_key", Field::kApiKey, "api key must be a string",
      "api key must be 1 to 255 characters long",
-     "api key may contain only letters, digits, underscores and hyphens", 255,
-     nullptr, nullptr},
+     "api key may contain only letters, digits, underscores and hyphens",
+     auth::kMaxTokenLength, nullptr, nullptr},
     {"offset_start", Field::kOffsetStart, nullptr, nullptr, nullptr, 0,
      "offset start must be an integer",
      "offset start must be between 0 and 1000000"},
@@ -54,11 +57,6 @@ constexpr FieldSpec kFields[] = {
      "offset end must be an integer",
      "offset end must be between 0 and 1000000"},
 };
-
-bool IsIdentifierChar(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
 
 enum class IntegerParse { kOk, kNotInteger, kOutOfRange };
 
@@ -158,8 +156,8 @@ class RequestHandler {
       if (text.empty() || text.size() > spec->max_length) {
         return Fail(spec->bad_length);
       }
-      for (unsigned char c : text) {
-        if (!IsIdentifierChar(c)) return Fail(spec->bad_chars);
+      for (char c : text) {
+        if (!ascii::IsIdentifierChar(c)) return Fail(spec->bad_chars);
       }
       if (spec->field == Field::kScheduleId) {
         request_.schedule_id.assign(text);
@@ -248,10 +246,8 @@ Result<StatusRequest> ParseStatusRequest(std::string_view decoded_json) {
 
 bool IsValidDetail(std::string_view detail) {
   if (detail.empty() || detail.size() > 1000) return false;
-  for (unsigned char c : detail) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '\n' ||
-              c == '\r' || c == '\f' || c == '\v' || c == '.' || c == ',' ||
+  for (char c : detail) {
+    bool ok = ascii::IsAlnum(c) || ascii::IsSpace(c) || c == '.' || c == ',' ||
               c == '-';
     if (!ok) return false;
   }

@@ -10,6 +10,10 @@
 
 namespace qs::api {
 
+// The longest schedule id: 1 to this many identifier characters
+// (ascii::IsIdentifier).
+inline constexpr size_t kMaxScheduleIdLength = 50;
+
 // Longer decoded `json` values are rejected before parsing.
 inline constexpr size_t kMaxJsonParamBytes = 4096;
 

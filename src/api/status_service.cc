@@ -13,6 +13,11 @@ namespace {
 constexpr char kLimitedDetail[] =
     "Hourly request limit exceeded, retry after the window resets";
 
+// The limiter's scopes, by their metric label values.
+const std::string kAddressScope =
+    metrics::LabelValue(metrics::RateScope::kAddress);
+const std::string kKeyScope = metrics::LabelValue(metrics::RateScope::kKey);
+
 RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
   return {d.limit, d.remaining, d.reset_seconds};
 }
@@ -41,7 +46,7 @@ StatusService::StatusService(auth::Authenticator& authenticator,
 void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
                                     bool credential_given) {
   const std::string bucket = "a:" + flow->call.client_address;
-  limiter_.CheckAsync("address", bucket, options_.unauth_rate_limit,
+  limiter_.CheckAsync(kAddressScope, bucket, options_.unauth_rate_limit,
                       [flow, error = std::move(error), credential_given](
                           Result<ratelimit::RateDecision> decision) mutable {
                         StatusReply reply;
@@ -89,7 +94,7 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   if (c.authorization) {
     auto bearer = auth::BearerToken(*c.authorization);
     if (!bearer) {
-      metrics_.AuthFailure("missing").Increment();
+      metrics_.AuthFailure(metrics::AuthFailureReason::kMissing).Increment();
       return RefuseBeforeKey(
           flow,
           Error::Unauthenticated(
@@ -97,7 +102,7 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
           false);
     }
     if (request.api_key && *request.api_key != *bearer) {
-      metrics_.AuthFailure("mismatch").Increment();
+      metrics_.AuthFailure(metrics::AuthFailureReason::kMismatch).Increment();
       return RefuseBeforeKey(
           flow,
           Error::InvalidArgument("The Authorization header and the api key "
@@ -108,7 +113,7 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   } else if (request.api_key) {
     token = *request.api_key;
   } else {
-    metrics_.AuthFailure("missing").Increment();
+    metrics_.AuthFailure(metrics::AuthFailureReason::kMissing).Increment();
     return RefuseBeforeKey(
         flow,
         Error::Unauthenticated(
@@ -161,8 +166,9 @@ Task StatusService::FlowTask(const std::shared_ptr<Flow>& flow,
 
 bool StatusService::RefusedAddressFromMemory(
     const std::shared_ptr<Flow>& flow) {
-  auto denied = limiter_.RememberedDenial(
-      "address", "a:" + flow->call.client_address, options_.unauth_rate_limit);
+  auto denied =
+      limiter_.RememberedDenial(kAddressScope, "a:" + flow->call.client_address,
+                                options_.unauth_rate_limit);
   if (!denied) return false;
   StatusReply reply;
   reply.credential_given = true;
@@ -183,7 +189,8 @@ void StatusService::Authenticated(std::shared_ptr<Flow> flow,
   }
   // 5. The key's hourly limit; the rest continues when Redis answers.
   auth::Principal who = principal.value();
-  limiter_.CheckAsync("key", "k:" + std::to_string(who.key_id), who.rate_limit,
+  limiter_.CheckAsync(kKeyScope, "k:" + std::to_string(who.key_id),
+                      who.rate_limit,
                       [this, flow, who](Result<ratelimit::RateDecision> d) {
                         Counted(flow, who, std::move(d));
                       });

@@ -1,18 +1,12 @@
 #include "api/url_codec.h"
 
+#include "common/ascii.h"
+
 namespace qs::api {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+bool IsUnreserved(char c) {
+  return ascii::IsAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 // Whether `encoded` decodes to exactly `name`, without allocating in the
@@ -35,8 +29,8 @@ std::optional<std::string> PercentDecode(std::string_view in,
     char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return std::nullopt;
-      int hi = HexValue(in[i + 1]);
-      int lo = HexValue(in[i + 2]);
+      int hi = ascii::HexDigitValue(in[i + 1]);
+      int lo = ascii::HexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>((hi << 4) | lo);
       i += 2;
@@ -54,7 +48,7 @@ std::string PercentEncode(std::string_view in) {
   std::string out;
   out.reserve(in.size() * 3);
   for (unsigned char c : in) {
-    if (IsUnreserved(c)) {
+    if (IsUnreserved(static_cast<char>(c))) {
       out += static_cast<char>(c);
     } else {
       out += '%';

@@ -68,7 +68,7 @@ Authenticator::Authenticator(store::KeyStore& keys, const Clock& clock,
                      options.negative_cache_max_entries) {}
 
 Result<Principal> Authenticator::Unknown() {
-  metrics_.AuthFailure("unknown").Increment();
+  metrics_.AuthFailure(metrics::AuthFailureReason::kUnknown).Increment();
   return Error::Unauthenticated(kInvalidKeyDetail);
 }
 
@@ -110,12 +110,12 @@ Result<Principal> Authenticator::Decide(
     const std::optional<store::KeyRecord>& record) {
   if (!record) return Unknown();
   if (record->revoked) {
-    metrics_.AuthFailure("revoked").Increment();
+    metrics_.AuthFailure(metrics::AuthFailureReason::kRevoked).Increment();
     return Error::Unauthenticated(kInvalidKeyDetail);
   }
   if (record->expires_at_unix &&
       *record->expires_at_unix <= clock_.NowUnixSeconds()) {
-    metrics_.AuthFailure("expired").Increment();
+    metrics_.AuthFailure(metrics::AuthFailureReason::kExpired).Increment();
     return Error::Unauthenticated(kInvalidKeyDetail);
   }
   Principal p;

@@ -9,9 +9,11 @@
 #include <optional>
 #include <ostream>
 
+#include "api/request_parser.h"
 #include "api/url_codec.h"
 #include "auth/sha256.h"
 #include "auth/token.h"
+#include "common/ascii.h"
 #include "common/text.h"
 #include "log/log.h"
 #include "store/admin_store.h"
@@ -74,14 +76,9 @@ std::optional<Failure> RejectUnknown(const config::Flags& flags) {
   return Usage("unknown flag " + unknown);
 }
 
+// The schedule id rule of the API, so the CLI stores no id it would refuse.
 bool IsScheduleId(const std::string& s) {
-  if (s.empty() || s.size() > 50) return false;
-  for (char c : s) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
+  return ascii::IsIdentifier(s, api::kMaxScheduleIdLength);
 }
 
 // Reads rows from a stream: one JSON object a line; blank lines skipped.

@@ -90,23 +90,14 @@ const std::vector<Setting>& Settings() {
       {"trusted-proxies", "QS_TRUSTED_PROXIES",
        [](const std::string& s, Config& c) {
          c.trusted_proxies.clear();
-         size_t start = 0;
-         while (start <= s.size()) {
-           size_t comma = s.find(',', start);
-           std::string item =
-               s.substr(start, comma == std::string::npos ? std::string::npos
-                                                          : comma - start);
-           while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-           while (!item.empty() && item.back() == ' ') item.pop_back();
-           if (!item.empty()) {
-             auto cidr = Cidr::Parse(item);
-             if (!cidr) return false;
-             c.trusted_proxies.push_back(*cidr);
-           }
-           if (comma == std::string::npos) break;
-           start = comma + 1;
-         }
-         return true;
+         bool ok = true;
+         ForEachCommaSeparated(s, [&](std::string_view item) {
+           if (item.empty() || !ok) return;
+           auto cidr = Cidr::Parse(item);
+           ok = cidr.has_value();
+           if (ok) c.trusted_proxies.push_back(*cidr);
+         });
+         return ok;
        },
        "a comma-separated list of CIDRs such as 10.0.0.0/8,::1"},
       {"public-base-url", "QS_PUBLIC_BASE_URL",

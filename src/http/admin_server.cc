@@ -161,7 +161,7 @@ Status AdminServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(
       Handler::Shared{lifecycle_, metrics_, readiness_});
   GuardOptions guard;
-  guard.open_connections = &metrics_.Connections("admin");
+  guard.open_connections = &metrics_.Connections(metrics::Listener::kAdmin);
   registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(listen_, kAdminThreads,
                                 std::make_shared<Handler>(shared, registry_));

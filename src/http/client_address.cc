@@ -21,7 +21,7 @@ std::string ResolveClientAddress(
     const std::vector<Cidr>& trusted) {
   if (!forwarded_for || !IsTrusted(peer, trusted)) return peer;
   std::vector<std::string> hops;
-  ForEachListElement(*forwarded_for, [&](std::string_view hop) {
+  ForEachCommaSeparated(*forwarded_for, [&](std::string_view hop) {
     if (!hop.empty()) hops.emplace_back(hop);
   });
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {

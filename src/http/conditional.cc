@@ -3,12 +3,12 @@
 #include <cstddef>
 
 #include "auth/sha256.h"
+#include "common/ascii.h"
+#include "common/text.h"
 #include "http/header_syntax.h"
 
 namespace qs::http {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // etagc = %x21 / %x23-7E / obs-text
 bool IsEtagc(char ch) {
@@ -27,12 +27,6 @@ bool IsQdtext(char ch) {
 bool IsQuotedPairByte(char ch) {
   auto c = static_cast<unsigned char>(ch);
   return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
 }
 
 // Splits a Prefer field value at the commas outside quoted-strings. An
@@ -163,7 +157,7 @@ std::optional<int64_t> ParseDeltaSeconds(std::string_view s) {
   if (s.empty()) return std::nullopt;
   int64_t n = 0;
   for (char c : s) {
-    if (!IsDigit(c)) return std::nullopt;
+    if (!ascii::IsDigit(c)) return std::nullopt;
     if (n < kMaxPreferWaitSeconds) n = n * 10 + (c - '0');
   }
   return n < kMaxPreferWaitSeconds ? n : kMaxPreferWaitSeconds;
@@ -172,24 +166,16 @@ std::optional<int64_t> ParseDeltaSeconds(std::string_view s) {
 }  // namespace
 
 std::string MakeEtag(std::string_view representation_key) {
-  constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   constexpr size_t kDigestBytes = 24;  // 192 bits: 32 base64url characters
   std::string hex = qs::auth::Sha256Hex(representation_key);
   unsigned char bytes[kDigestBytes];
   for (size_t i = 0; i < kDigestBytes; ++i) {
-    bytes[i] = static_cast<unsigned char>(HexValue(hex[2 * i]) * 16 +
-                                          HexValue(hex[2 * i + 1]));
+    bytes[i] =
+        static_cast<unsigned char>(ascii::HexDigitValue(hex[2 * i]) * 16 +
+                                   ascii::HexDigitValue(hex[2 * i + 1]));
   }
   std::string tag = "W/\"";
-  for (size_t i = 0; i < kDigestBytes; i += 3) {
-    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) |
-                 bytes[i + 2];
-    tag.push_back(kAlphabet[(v >> 18) & 63]);
-    tag.push_back(kAlphabet[(v >> 12) & 63]);
-    tag.push_back(kAlphabet[(v >> 6) & 63]);
-    tag.push_back(kAlphabet[v & 63]);
-  }
+  tag += Base64UrlEncode(bytes, kDigestBytes);
   tag.push_back('"');
   return tag;
 }

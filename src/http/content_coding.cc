@@ -145,7 +145,7 @@ std::string_view EncodingName(Encoding encoding) {
 Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding) {
   if (!accept_encoding) return Encoding::kIdentity;
   std::optional<int> gzip, zstd, identity, any;
-  ForEachListElement(*accept_encoding, [&](std::string_view item) {
+  ForEachCommaSeparated(*accept_encoding, [&](std::string_view item) {
     if (item.empty()) return;
     std::optional<Element> e = ParseElement(item);
     if (!e) return;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <prometheus/gauge.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -9,8 +11,14 @@ namespace qs::http {
 
 // Draining state and the count of requests in flight, shared by the public
 // listener (which counts) and the admin listener (which reports readiness).
+// The count is the one the service keeps: `in_flight_gauge`, when given,
+// exports it (querystatus_http_requests_in_flight), moved by the same
+// InFlight marks, so the metric and the drain always agree.
 class Lifecycle {
  public:
+  explicit Lifecycle(prometheus::Gauge* in_flight_gauge = nullptr)
+      : gauge_(in_flight_gauge) {}
+
   // Marks one request as in flight for the guard's lifetime.
   class InFlight {
    public:
@@ -47,14 +55,19 @@ class Lifecycle {
   }
 
  private:
-  void Enter() { in_flight_.fetch_add(1); }
+  void Enter() {
+    in_flight_.fetch_add(1);
+    if (gauge_ != nullptr) gauge_->Increment();
+  }
   // Under the lock: otherwise WaitIdle could see zero and return, and its
   // caller destroy this object, while the last Leave still notifies.
   void Leave() {
+    if (gauge_ != nullptr) gauge_->Decrement();
     std::lock_guard<std::mutex> lock(mu_);
     if (in_flight_.fetch_sub(1) == 1) cv_.notify_all();
   }
 
+  prometheus::Gauge* const gauge_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> closed_{false};
   std::atomic<int> in_flight_{0};

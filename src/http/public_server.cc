@@ -200,7 +200,6 @@ class Handler final : public GuardedHandler {
     ex->head = request.method == "HEAD";
     // While draining, every answer asks the client to go elsewhere.
     if (s.lifecycle.draining()) ex->reply.CloseAfter();
-    s.metrics.in_flight().Increment();
 
     if (s.lifecycle.closed()) {
       // Shutting down: the requests in flight finish, new ones go elsewhere.
@@ -222,7 +221,6 @@ class Handler final : public GuardedHandler {
                 "Authorization");
       ex->reply.SetHeader("Access-Control-Max-Age", "86400");
       s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
-      s.metrics.in_flight().Decrement();
       return;
     }
     if (request.method != "GET") {
@@ -256,7 +254,6 @@ class Handler final : public GuardedHandler {
                           [shared, ex, client_address](api::StatusReply reply) {
                             shared->responder.SendReply(*ex, reply,
                                                         client_address);
-                            shared->metrics.in_flight().Decrement();
                           });
   }
 
@@ -267,7 +264,6 @@ class Handler final : public GuardedHandler {
         Exchange{std::move(reply), NewRequestId(), "OTHER", "malformed",
                  std::chrono::steady_clock::now(),
                  Lifecycle::InFlight(&s.lifecycle)});
-    s.metrics.in_flight().Increment();
     Responder::CommonHeaders(*ex);
     Done(*ex, error.status,
          EdgeProblemBody(error.status, error.title, error.detail,
@@ -289,7 +285,6 @@ class Handler final : public GuardedHandler {
             const std::string& client) {
     shared_->responder.Finish(ex, status, body, "application/problem+json", 0,
                               0, client);
-    shared_->metrics.in_flight().Decrement();
   }
 
   std::shared_ptr<Shared> shared_;
@@ -312,7 +307,7 @@ Status PublicServer::Start() {
   auto shared = std::make_shared<Handler::Shared>(Handler::Shared{
       options_, service_, workers_, lifecycle_, metrics_, Responder(metrics_)});
   GuardOptions guard;
-  guard.open_connections = &metrics_.Connections("public");
+  guard.open_connections = &metrics_.Connections(metrics::Listener::kPublic);
   guard.accept_backoffs = &metrics_.accept_backoffs();
   registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(options_.listen, options_.threads,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/text.h"
 #include "http/header_syntax.h"
 
@@ -21,14 +22,6 @@ bool IsFieldValueChar(unsigned char c) {
 }
 
 bool IsTargetChar(unsigned char c) { return c > 0x20 && c < 0x7F; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 FrameResult Fail(int status, const char* title, const char* detail) {
   FrameResult r;
@@ -61,7 +54,7 @@ bool ParseFieldLine(std::string_view line, HeaderField* out) {
       })) {
     return false;
   }
-  out->name = Lower(name);
+  out->name = AsciiLower(name);
   out->value = std::string(value);
   return true;
 }
@@ -85,11 +78,7 @@ FrameResult ReadChunkedBody(std::string_view buf, size_t p,
     size_t digits = 0;
     size_t size = 0;
     while (digits < line.size()) {
-      char c = line[digits];
-      int v = (c >= '0' && c <= '9')   ? c - '0'
-              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                       : -1;
+      int v = ascii::HexDigitValue(line[digits]);
       if (v < 0) break;
       if (++digits > kMaxChunkSizeDigits) return TooLarge();
       size = size * 16 + static_cast<size_t>(v);
@@ -169,8 +158,8 @@ FrameResult ParseRequestLine(std::string_view line, FramedRequest* out) {
   } else if (version == "HTTP/1.0") {
     req.minor_version = 0;
   } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" &&
-             version[5] >= '0' && version[5] <= '9' && version[6] == '.' &&
-             version[7] >= '0' && version[7] <= '9') {
+             ascii::IsDigit(version[5]) && version[6] == '.' &&
+             ascii::IsDigit(version[7])) {
     return BadRequest("Only HTTP 1.0 and 1.1 are supported");
   } else {
     return BadRequest("Malformed request line");
@@ -302,7 +291,7 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
   for (const HeaderField& f : req.headers) {
     if (f.name == "content-length") {
       bool ok = true;
-      ForEachListElement(f.value, [&](std::string_view v) {
+      ForEachCommaSeparated(f.value, [&](std::string_view v) {
         int64_t parsed;
         if (!ParseDecimal(v, kMaxContentLengthDigits, 0, INT64_MAX, &parsed)) {
           ok = false;
@@ -321,7 +310,7 @@ FrameResult FrameRequest(std::string_view buf, const FramerLimits& limits) {
     } else if (f.name == "authorization") {
       ++authorizations;
     } else if (f.name == "connection") {
-      ForEachListElement(f.value, [&](std::string_view v) {
+      ForEachCommaSeparated(f.value, [&](std::string_view v) {
         if (EqualsIgnoreCase(v, "close")) close = true;
         if (EqualsIgnoreCase(v, "keep-alive")) keep_alive = true;
       });

@@ -1,23 +1,18 @@
 #include "http/request_id.h"
 
-#include <sys/random.h>
-
 #include <cstdint>
+
+#include "common/ascii.h"
+#include "common/random.h"
 
 namespace qs::http {
 namespace {
 
-// xoshiro256** : fast, and seeded per thread from getrandom(2).
+// xoshiro256** : fast, and seeded per thread from the kernel (FillRandom,
+// which aborts rather than seed from anything weaker).
 class Xoshiro {
  public:
-  Xoshiro() {
-    size_t got = 0;
-    auto* p = reinterpret_cast<unsigned char*>(s_);
-    while (got < sizeof s_) {
-      ssize_t n = getrandom(p + got, sizeof s_ - got, 0);
-      if (n > 0) got += static_cast<size_t>(n);
-    }
-  }
+  Xoshiro() { FillRandom(s_, sizeof s_); }
   uint64_t Next() {
     const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
     const uint64_t t = s_[1] << 17;
@@ -35,9 +30,6 @@ class Xoshiro {
   uint64_t s_[4];
 };
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 }  // namespace
 
 std::string NewRequestId() {
@@ -46,7 +38,7 @@ std::string NewRequestId() {
   std::string id(22, 'A');
   for (int i = 0; i < 22; ++i) {
     uint64_t& word = i < 11 ? a : b;
-    id[i] = kAlphabet[word & 63];
+    id[i] = ascii::kBase64UrlAlphabet[word & 63];
     word >>= 6;
   }
   return id;

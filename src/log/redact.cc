@@ -3,30 +3,16 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "common/ascii.h"
 #include "common/text.h"
 
 namespace qs::log {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Lenient: a '%' not followed by two hex digits is kept as it is, so that a
 // malformed value still decodes to something to compare and to hide.
@@ -34,9 +20,10 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
-        HexDigit(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
+    if (s[i] == '%' && i + 2 < s.size() && ascii::IsHexDigit(s[i + 1]) &&
+        ascii::IsHexDigit(s[i + 2])) {
+      out += static_cast<char>(ascii::HexDigitValue(s[i + 1]) * 16 +
+                               ascii::HexDigitValue(s[i + 2]));
       i += 2;
     } else {
       out += s[i];
@@ -45,20 +32,12 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
-// libpq takes a string for a URI only with these exact prefixes.
-bool IsLibpqUri(std::string_view s) {
-  return StartsWith(s, "postgresql://") || StartsWith(s, "postgres://");
-}
-
 // RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). A conninfo string
 // whose value holds "://" does not start with one ("host=h password=a://b").
 bool IsScheme(std::string_view s) {
-  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) {
-    return false;
-  }
+  if (s.empty() || !ascii::IsAlpha(s[0])) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
-           c == '-' || c == '.';
+    return ascii::IsAlnum(c) || c == '+' || c == '-' || c == '.';
   });
 }
 
@@ -81,8 +60,7 @@ void Remember(std::string_view raw, std::vector<std::string>* secrets) {
   }
   std::string word;
   for (char c : decoded + ' ') {
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '\\' ||
-        c == '"') {
+    if (ascii::IsSpace(c) || c == '\'' || c == '\\' || c == '"') {
       if (word.size() >= 4 && word != decoded) secrets->push_back(word);
       word.clear();
     } else {
@@ -120,8 +98,7 @@ std::string Redact(std::string_view url, std::vector<std::string>* secrets,
 // otherwise single-quoted with ' and \ escaped.
 void AppendConninfoValue(std::string& out, std::string_view v) {
   bool bare = !v.empty() && std::none_of(v.begin(), v.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == '\'' ||
-           c == '\\';
+    return ascii::IsSpace(c) || c == '\'' || c == '\\';
   });
   if (bare) {
     out += v;
@@ -207,7 +184,7 @@ std::string RedactQuery(std::string_view query, bool postgres,
 // whole, at the cost of hiding a host that follows an '@' in the query.
 std::string RedactUri(std::string_view scheme, std::string_view rest,
                       std::vector<std::string>* secrets) {
-  std::string lower_scheme = Lower(scheme);
+  std::string lower_scheme = AsciiLower(scheme);
   bool postgres = lower_scheme == "postgresql" || lower_scheme == "postgres";
   std::string out(scheme);
   out += "://";
@@ -319,7 +296,7 @@ std::vector<std::string> Words(std::string_view url) {
     word.clear();
   };
   for (char c : url) {
-    if (std::isspace(static_cast<unsigned char>(c)) ||
+    if (ascii::IsSpace(c) ||
         std::string_view("='\":@/?&,\\").find(c) != std::string_view::npos) {
       flush();
     } else {
@@ -332,8 +309,13 @@ std::vector<std::string> Words(std::string_view url) {
 
 }  // namespace
 
+bool IsLibpqUri(std::string_view conninfo) {
+  return StartsWith(conninfo, "postgresql://") ||
+         StartsWith(conninfo, "postgres://");
+}
+
 bool IsSensitiveKey(std::string_view key) {
-  std::string k = Lower(key);
+  std::string k = AsciiLower(key);
   for (std::string_view marker :
        {"pass", "pwd", "secret", "token", "credential"}) {
     if (k.find(marker) != std::string::npos) return true;

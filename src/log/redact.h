@@ -44,6 +44,10 @@ std::string RedactSecrets(std::string_view text, std::string_view url);
 // (a raw '/' or '@' in a password), and echo it in an error.
 bool IsSafelyRedactable(std::string_view conninfo);
 
+// Whether libpq reads `conninfo` as a URI rather than as key=value pairs:
+// it does so only for these two exact, lower-case prefixes.
+bool IsLibpqUri(std::string_view conninfo);
+
 // Whether a connection parameter with this name holds a secret (compared
 // without regard to case).
 bool IsSensitiveKey(std::string_view key);

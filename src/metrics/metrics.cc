@@ -2,6 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <array>
+#include <cstddef>
+
 #include "log/log.h"
 
 namespace qs::metrics {
@@ -21,7 +24,80 @@ const Histogram::BucketBoundaries& LatencyBuckets() {
   return kBuckets;
 }
 
+// Every value of each label set, in enumerator order: the one spelling of
+// each, and the order pre-registration walks.
+constexpr const char* kDecisions[] = {"allowed", "limited", "fail_open",
+                                      "fail_closed"};
+constexpr const char* kRateScopes[] = {"key", "address"};
+constexpr const char* kAuthFailureReasons[] = {"missing", "unknown", "revoked",
+                                               "expired", "mismatch"};
+constexpr const char* kPostgresOperations[] = {"read_status", "find_key",
+                                               "ping"};
+constexpr const char* kRedisOperations[] = {"incr_window", "ping"};
+constexpr const char* kPools[] = {"postgres", "redis"};
+constexpr const char* kPoolStates[] = {"idle", "in_use"};
+constexpr const char* kCacheResults[] = {"hit", "miss", "bypass"};
+constexpr const char* kListeners[] = {"public", "admin"};
+constexpr const char* kQueueRejections[] = {"full", "expired", "stopped"};
+constexpr const char* kWorkerDrops[] = {"deadline", "client_gone", "stopped"};
+
+// Each table has a value for every enumerator, the last one included.
+template <typename E, size_t N>
+constexpr bool Covers(const char* const (&)[N], E last) {
+  return static_cast<size_t>(last) + 1 == N;
+}
+static_assert(Covers(kDecisions, Decision::kFailClosed));
+static_assert(Covers(kRateScopes, RateScope::kAddress));
+static_assert(Covers(kAuthFailureReasons, AuthFailureReason::kMismatch));
+static_assert(Covers(kPostgresOperations, PostgresOperation::kPing));
+static_assert(Covers(kRedisOperations, RedisOperation::kPing));
+static_assert(Covers(kPools, Pool::kRedis));
+static_assert(Covers(kPoolStates, PoolState::kInUse));
+static_assert(Covers(kCacheResults, CacheResult::kBypass));
+static_assert(Covers(kListeners, Listener::kAdmin));
+static_assert(Covers(kQueueRejections, QueueRejection::kStopped));
+static_assert(Covers(kWorkerDrops, WorkerDrop::kStopped));
+
+// Every enumerator of E, whose values are listed in `values`.
+template <typename E, size_t N>
+constexpr auto All(const char* const (&)[N]) {
+  std::array<E, N> all{};
+  for (size_t i = 0; i < N; ++i) all[i] = static_cast<E>(i);
+  return all;
+}
+
 }  // namespace
+
+const char* LabelValue(Decision v) { return kDecisions[static_cast<int>(v)]; }
+const char* LabelValue(RateScope v) { return kRateScopes[static_cast<int>(v)]; }
+const char* LabelValue(AuthFailureReason v) {
+  return kAuthFailureReasons[static_cast<int>(v)];
+}
+const char* LabelValue(PostgresOperation v) {
+  return kPostgresOperations[static_cast<int>(v)];
+}
+const char* LabelValue(RedisOperation v) {
+  return kRedisOperations[static_cast<int>(v)];
+}
+const char* LabelValue(Pool v) { return kPools[static_cast<int>(v)]; }
+const char* LabelValue(PoolState v) { return kPoolStates[static_cast<int>(v)]; }
+const char* LabelValue(CacheResult v) {
+  return kCacheResults[static_cast<int>(v)];
+}
+const char* LabelValue(Listener v) { return kListeners[static_cast<int>(v)]; }
+const char* LabelValue(QueueRejection v) {
+  return kQueueRejections[static_cast<int>(v)];
+}
+const char* LabelValue(WorkerDrop v) {
+  return kWorkerDrops[static_cast<int>(v)];
+}
+
+std::optional<RateScope> RateScopeNamed(std::string_view name) {
+  for (RateScope s : All<RateScope>(kRateScopes)) {
+    if (name == LabelValue(s)) return s;
+  }
+  return std::nullopt;
+}
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
@@ -57,8 +133,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                         .Name("querystatus_key_cache_lookups_total")
                         .Help("API key cache lookups by result")
                         .Register(r);
-  key_cache_hits_ = &key_cache.Add({{"result", "hit"}});
-  key_cache_misses_ = &key_cache.Add({{"result", "miss"}});
+  key_cache_hits_ = &key_cache.Add({{"result", LabelValue(CacheResult::kHit)}});
+  key_cache_misses_ =
+      &key_cache.Add({{"result", LabelValue(CacheResult::kMiss)}});
   pg_duration_ = &BuildHistogram()
                       .Name("querystatus_postgres_query_duration_seconds")
                       .Help("PostgreSQL round trips by operation")
@@ -105,27 +182,23 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 .Add({});
   // Series that alerts use with increase() exist from the start at 0, so
   // the first burst is seen and dashboards show 0 rather than no data.
-  for (const char* decision :
-       {"allowed", "limited", "fail_open", "fail_closed"}) {
-    for (const char* scope : {"key", "address"}) {
-      ratelimit_->Add({{"decision", decision}, {"scope", scope}});
+  for (Decision decision : All<Decision>(kDecisions)) {
+    for (RateScope scope : All<RateScope>(kRateScopes)) {
+      RateLimitDecision(decision, scope);
     }
   }
-  for (const char* op : {"read_status", "find_key", "ping"}) {
-    pg_errors_->Add({{"operation", op}});
+  for (PostgresOperation op : All<PostgresOperation>(kPostgresOperations)) {
+    PostgresErrors(op);
   }
-  redis_errors_->Add({{"operation", "incr_window"}});
-  for (const char* reason :
-       {"missing", "unknown", "revoked", "expired", "mismatch"}) {
-    auth_failures_->Add({{"reason", reason}});
+  RedisErrors(RedisOperation::kIncrWindow);
+  for (AuthFailureReason reason : All<AuthFailureReason>(kAuthFailureReasons)) {
+    AuthFailure(reason);
   }
   connections_ = &BuildGauge()
                       .Name("querystatus_http_connections")
                       .Help("Client connections open now, by listener")
                       .Register(r);
-  for (const char* listener : {"public", "admin"}) {
-    connections_->Add({{"listener", listener}});
-  }
+  for (Listener listener : All<Listener>(kListeners)) Connections(listener);
   accept_backoffs_ =
       &BuildCounter()
            .Name("querystatus_http_accept_backoffs_total")
@@ -183,50 +256,53 @@ prometheus::Histogram& Metrics::RequestDuration(const std::string& method,
                                 LatencyBuckets());
 }
 
-prometheus::Counter& Metrics::RateLimitDecision(const std::string& decision,
-                                                const std::string& scope) {
-  return ratelimit_->Add({{"decision", decision}, {"scope", scope}});
+prometheus::Counter& Metrics::RateLimitDecision(Decision decision,
+                                                RateScope scope) {
+  return ratelimit_->Add(
+      {{"decision", LabelValue(decision)}, {"scope", LabelValue(scope)}});
 }
 
-prometheus::Counter& Metrics::AuthFailure(const std::string& reason) {
-  return auth_failures_->Add({{"reason", reason}});
+prometheus::Counter& Metrics::AuthFailure(AuthFailureReason reason) {
+  return auth_failures_->Add({{"reason", LabelValue(reason)}});
 }
 
-prometheus::Histogram& Metrics::PostgresDuration(const std::string& operation) {
-  return pg_duration_->Add({{"operation", operation}}, LatencyBuckets());
+prometheus::Histogram& Metrics::PostgresDuration(PostgresOperation operation) {
+  return pg_duration_->Add({{"operation", LabelValue(operation)}},
+                           LatencyBuckets());
 }
 
-prometheus::Counter& Metrics::PostgresErrors(const std::string& operation) {
-  return pg_errors_->Add({{"operation", operation}});
+prometheus::Counter& Metrics::PostgresErrors(PostgresOperation operation) {
+  return pg_errors_->Add({{"operation", LabelValue(operation)}});
 }
 
-prometheus::Histogram& Metrics::RedisDuration(const std::string& operation) {
-  return redis_duration_->Add({{"operation", operation}}, LatencyBuckets());
+prometheus::Histogram& Metrics::RedisDuration(RedisOperation operation) {
+  return redis_duration_->Add({{"operation", LabelValue(operation)}},
+                              LatencyBuckets());
 }
 
-prometheus::Counter& Metrics::RedisErrors(const std::string& operation) {
-  return redis_errors_->Add({{"operation", operation}});
+prometheus::Counter& Metrics::RedisErrors(RedisOperation operation) {
+  return redis_errors_->Add({{"operation", LabelValue(operation)}});
 }
 
-prometheus::Gauge& Metrics::PoolConnections(const std::string& pool,
-                                            const std::string& state) {
-  return pool_connections_->Add({{"pool", pool}, {"state", state}});
+prometheus::Gauge& Metrics::PoolConnections(Pool pool, PoolState state) {
+  return pool_connections_->Add(
+      {{"pool", LabelValue(pool)}, {"state", LabelValue(state)}});
 }
 
-prometheus::Histogram& Metrics::PoolWait(const std::string& pool) {
-  return pool_wait_->Add({{"pool", pool}}, LatencyBuckets());
+prometheus::Histogram& Metrics::PoolWait(Pool pool) {
+  return pool_wait_->Add({{"pool", LabelValue(pool)}}, LatencyBuckets());
 }
 
-prometheus::Counter& Metrics::PoolWaitTimeouts(const std::string& pool) {
-  return pool_wait_timeouts_->Add({{"pool", pool}});
+prometheus::Counter& Metrics::PoolWaitTimeouts(Pool pool) {
+  return pool_wait_timeouts_->Add({{"pool", LabelValue(pool)}});
 }
 
-prometheus::Counter& Metrics::StatusCache(const std::string& result) {
-  return status_cache_->Add({{"result", result}});
+prometheus::Counter& Metrics::StatusCache(CacheResult result) {
+  return status_cache_->Add({{"result", LabelValue(result)}});
 }
 
-prometheus::Gauge& Metrics::Connections(const std::string& listener) {
-  return connections_->Add({{"listener", listener}});
+prometheus::Gauge& Metrics::Connections(Listener listener) {
+  return connections_->Add({{"listener", LabelValue(listener)}});
 }
 
 // --- Overload bounds: the limiter's Redis queue, the worker queue, the
@@ -247,8 +323,8 @@ void Metrics::RegisterOverloadMetrics() {
                "Rate-limit counts the Redis queue refused or gave up on, by "
                "reason; the failure mode decided them")
            .Register(r);
-  for (const char* reason : {"full", "expired", "stopped"}) {
-    redis_queue_rejections_->Add({{"reason", reason}});
+  for (QueueRejection reason : All<QueueRejection>(kQueueRejections)) {
+    RedisQueueRejections(reason);
   }
   auto& count_calls = BuildCounter()
                           .Name("querystatus_redis_count_calls_total")
@@ -268,8 +344,8 @@ void Metrics::RegisterOverloadMetrics() {
                "Denials answered from the over-limit memory without a Redis "
                "command, by scope")
            .Register(r);
-  for (const char* scope : {"key", "address"}) {
-    ratelimit_remembered_->Add({{"scope", scope}});
+  for (RateScope scope : All<RateScope>(kRateScopes)) {
+    RateLimitRemembered(scope);
   }
   key_cache_negative_hits_ =
       &BuildCounter()
@@ -289,20 +365,17 @@ void Metrics::RegisterOverloadMetrics() {
                "Worker tasks dropped instead of run, by reason (deadline "
                "passed, client gone, pool stopped)")
            .Register(r);
-  worker_pool_export_.Bind(worker_queue_depth_,
-                           &worker_dropped_->Add({{"reason", "deadline"}}),
-                           &worker_dropped_->Add({{"reason", "client_gone"}}),
-                           &worker_dropped_->Add({{"reason", "stopped"}}));
+  worker_pool_export_.Bind(worker_queue_depth_, worker_dropped_);
 }
 
-void Metrics::WorkerPoolExport::Bind(prometheus::Gauge* depth,
-                                     prometheus::Counter* deadline,
-                                     prometheus::Counter* client_gone,
-                                     prometheus::Counter* stopped) {
+void Metrics::WorkerPoolExport::Bind(
+    prometheus::Gauge* depth,
+    prometheus::Family<prometheus::Counter>* dropped) {
   depth_ = depth;
-  dropped_[static_cast<int>(Drop::kDeadline)] = deadline;
-  dropped_[static_cast<int>(Drop::kClientGone)] = client_gone;
-  dropped_[static_cast<int>(Drop::kStopped)] = stopped;
+  for (WorkerDrop why : All<WorkerDrop>(kWorkerDrops)) {
+    dropped_[static_cast<int>(why)] =
+        &dropped->Add({{"reason", LabelValue(why)}});
+  }
 }
 
 void Metrics::WorkerPoolExport::QueueDepthChanged(int delta) {
@@ -313,16 +386,16 @@ void Metrics::WorkerPoolExport::TaskDropped(Drop why) {
   dropped_[static_cast<int>(why)]->Increment();
 }
 
-prometheus::Counter& Metrics::RedisQueueRejections(const std::string& reason) {
-  return redis_queue_rejections_->Add({{"reason", reason}});
+prometheus::Counter& Metrics::RedisQueueRejections(QueueRejection reason) {
+  return redis_queue_rejections_->Add({{"reason", LabelValue(reason)}});
 }
 
-prometheus::Counter& Metrics::RateLimitRemembered(const std::string& scope) {
-  return ratelimit_remembered_->Add({{"scope", scope}});
+prometheus::Counter& Metrics::RateLimitRemembered(RateScope scope) {
+  return ratelimit_remembered_->Add({{"scope", LabelValue(scope)}});
 }
 
-prometheus::Counter& Metrics::WorkerTasksDropped(const std::string& reason) {
-  return worker_dropped_->Add({{"reason", reason}});
+prometheus::Counter& Metrics::WorkerTasksDropped(WorkerDrop reason) {
+  return worker_dropped_->Add({{"reason", LabelValue(reason)}});
 }
 
 // --- end of the overload block ---

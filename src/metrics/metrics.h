@@ -9,11 +9,61 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/worker_pool.h"
 
 namespace qs::metrics {
+
+// The bounded label sets. Each value is spelled once, in metrics.cc, and
+// read with LabelValue; callers and tests name the enumerator. The values
+// are the exported ones that dashboards and alert rules match.
+
+// decision: allowed, limited, fail_open, fail_closed.
+enum class Decision { kAllowed, kLimited, kFailOpen, kFailClosed };
+// scope: key, address.
+enum class RateScope { kKey, kAddress };
+// reason: missing, unknown, revoked, expired, mismatch.
+enum class AuthFailureReason {
+  kMissing,
+  kUnknown,
+  kRevoked,
+  kExpired,
+  kMismatch
+};
+// operation of PostgreSQL: read_status, find_key, ping.
+enum class PostgresOperation { kReadStatus, kFindKey, kPing };
+// operation of Redis: incr_window, ping.
+enum class RedisOperation { kIncrWindow, kPing };
+// pool: postgres, redis.
+enum class Pool { kPostgres, kRedis };
+// state of a pooled connection: idle, in_use.
+enum class PoolState { kIdle, kInUse };
+// result of a cache lookup: hit, miss, bypass (the key cache has no bypass).
+enum class CacheResult { kHit, kMiss, kBypass };
+// listener: public, admin.
+enum class Listener { kPublic, kAdmin };
+// reason the Redis queue gave a count up: full, expired, stopped.
+enum class QueueRejection { kFull, kExpired, kStopped };
+// reason a worker task was dropped: deadline, client_gone, stopped.
+using WorkerDrop = WorkerPoolObserver::Drop;
+
+const char* LabelValue(Decision v);
+const char* LabelValue(RateScope v);
+const char* LabelValue(AuthFailureReason v);
+const char* LabelValue(PostgresOperation v);
+const char* LabelValue(RedisOperation v);
+const char* LabelValue(Pool v);
+const char* LabelValue(PoolState v);
+const char* LabelValue(CacheResult v);
+const char* LabelValue(Listener v);
+const char* LabelValue(QueueRejection v);
+const char* LabelValue(WorkerDrop v);
+
+// The scope whose label value is `name`, if any.
+std::optional<RateScope> RateScopeNamed(std::string_view name);
 
 // Every metric the service exports, registered once on its own registry.
 // Labels are bounded sets (route templates, status codes, fixed reasons):
@@ -39,30 +89,27 @@ class Metrics {
   prometheus::Gauge& in_flight() { return *in_flight_; }
   prometheus::Counter& response_rows() { return *response_rows_; }
 
-  // Rate limiting: decision is allowed, limited, fail_open or fail_closed;
-  // scope is key or address.
-  prometheus::Counter& RateLimitDecision(const std::string& decision,
-                                         const std::string& scope);
-  // Authentication failures: missing, unknown, revoked, expired, mismatch.
-  prometheus::Counter& AuthFailure(const std::string& reason);
+  // Rate limiting.
+  prometheus::Counter& RateLimitDecision(Decision decision, RateScope scope);
+  // Authentication failures.
+  prometheus::Counter& AuthFailure(AuthFailureReason reason);
   prometheus::Counter& key_cache_hits() { return *key_cache_hits_; }
   prometheus::Counter& key_cache_misses() { return *key_cache_misses_; }
 
-  // Backends: operation is a fixed statement or command name.
-  prometheus::Histogram& PostgresDuration(const std::string& operation);
-  prometheus::Counter& PostgresErrors(const std::string& operation);
-  prometheus::Histogram& RedisDuration(const std::string& operation);
-  prometheus::Counter& RedisErrors(const std::string& operation);
+  // Backends, by operation.
+  prometheus::Histogram& PostgresDuration(PostgresOperation operation);
+  prometheus::Counter& PostgresErrors(PostgresOperation operation);
+  prometheus::Histogram& RedisDuration(RedisOperation operation);
+  prometheus::Counter& RedisErrors(RedisOperation operation);
 
-  // Connection pools: pool is postgres or redis.
-  prometheus::Gauge& PoolConnections(const std::string& pool,
-                                     const std::string& state);
-  prometheus::Histogram& PoolWait(const std::string& pool);
-  prometheus::Counter& PoolWaitTimeouts(const std::string& pool);
+  // Connection pools.
+  prometheus::Gauge& PoolConnections(Pool pool, PoolState state);
+  prometheus::Histogram& PoolWait(Pool pool);
+  prometheus::Counter& PoolWaitTimeouts(Pool pool);
 
-  // Per-instance status cache (LISTEN/NOTIFY driven).
-  // result: hit, miss or bypass (the change feed is down: direct read).
-  prometheus::Counter& StatusCache(const std::string& result);
+  // Per-instance status cache (LISTEN/NOTIFY driven): a hit, a miss, or a
+  // bypass (the change feed is down: direct read).
+  prometheus::Counter& StatusCache(CacheResult result);
   prometheus::Counter& status_cache_invalidations() {
     return *status_cache_invalidations_;
   }
@@ -71,7 +118,7 @@ class Metrics {
   // Connection layer (http/connection_guard.h): open connections by
   // listener (public or admin), and pauses of the accept loop while the
   // process had no file descriptor left.
-  prometheus::Gauge& Connections(const std::string& listener);
+  prometheus::Gauge& Connections(Listener listener);
   prometheus::Counter& accept_backoffs() { return *accept_backoffs_; }
 
   // --- Overload bounds: the limiter's Redis queue, the worker queue, the
@@ -79,26 +126,25 @@ class Metrics {
   // Requests waiting for the Redis I/O thread (queued, not yet sent).
   prometheus::Gauge& redis_queue_depth() { return *redis_queue_depth_; }
   // Counts the Redis queue refused or gave up on, answered by the failure
-  // mode at once: reason full, expired (waited past the Redis timeout) or
-  // stopped (the counter was shutting down).
-  prometheus::Counter& RedisQueueRejections(const std::string& reason);
+  // mode at once: it was full, the count waited past the Redis timeout
+  // (expired), or the counter was shutting down (stopped).
+  prometheus::Counter& RedisQueueRejections(QueueRejection reason);
   // Script calls sent, and the requests they counted (more requests than
   // calls: concurrent requests of one bucket shared a call).
   prometheus::Counter& redis_count_calls() { return *redis_count_calls_; }
   prometheus::Counter& redis_counted_requests() {
     return *redis_counted_requests_;
   }
-  // Denials answered from the over-limit memory, with no Redis command;
-  // scope is key or address.
-  prometheus::Counter& RateLimitRemembered(const std::string& scope);
+  // Denials answered from the over-limit memory, with no Redis command.
+  prometheus::Counter& RateLimitRemembered(RateScope scope);
   // Unknown tokens answered from the negative key cache.
   prometheus::Counter& key_cache_negative_hits() {
     return *key_cache_negative_hits_;
   }
   // Tasks waiting for a worker.
   prometheus::Gauge& worker_queue_depth() { return *worker_queue_depth_; }
-  // Tasks dropped instead of run: reason deadline, client_gone or stopped.
-  prometheus::Counter& WorkerTasksDropped(const std::string& reason);
+  // Tasks dropped instead of run.
+  prometheus::Counter& WorkerTasksDropped(WorkerDrop reason);
   // Exports what a WorkerPool reports into the two metrics above.
   WorkerPoolObserver& worker_pool_observer() { return worker_pool_export_; }
 
@@ -123,8 +169,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* worker_dropped_;
   class WorkerPoolExport final : public WorkerPoolObserver {
    public:
-    void Bind(prometheus::Gauge* depth, prometheus::Counter* deadline,
-              prometheus::Counter* client_gone, prometheus::Counter* stopped);
+    void Bind(prometheus::Gauge* depth,
+              prometheus::Family<prometheus::Counter>* dropped);
     void QueueDepthChanged(int delta) override;
     void TaskDropped(Drop why) override;
 

@@ -40,13 +40,11 @@ std::optional<RateDecision> HourlyLimiter::RememberedDenial(
   d.limit = limit;
   d.remaining = 0;
   d.reset_seconds = w.start + kWindowSeconds - w.now;
-  DecisionCounter("limited", scope).Increment();
-  const int s = scope == "key" ? 0 : scope == "address" ? 1 : -1;
-  if (s < 0) {
-    metrics_.RateLimitRemembered(scope).Increment();
-  } else {
-    if (!remembered_[s]) remembered_[s] = &metrics_.RateLimitRemembered(scope);
-    remembered_[s].load()->Increment();
+  DecisionCounter(metrics::Decision::kLimited, scope).Increment();
+  if (std::optional<metrics::RateScope> s = metrics::RateScopeNamed(scope)) {
+    auto& counter = remembered_[static_cast<int>(*s)];
+    if (!counter) counter = &metrics_.RateLimitRemembered(*s);
+    counter.load()->Increment();
   }
   return d;
 }
@@ -65,21 +63,14 @@ void HourlyLimiter::CheckAsync(const std::string& scope,
                          });
 }
 
-prometheus::Counter& HourlyLimiter::DecisionCounter(const char* decision,
+prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,
                                                     const std::string& scope) {
+  std::optional<metrics::RateScope> s = metrics::RateScopeNamed(scope);
+  if (!s) return uncounted_;
   // Resolved once per (decision, scope): Family::Add locks and hashes.
-  int s = scope == "key" ? 0 : scope == "address" ? 1 : -1;
-  static constexpr const char* kDecisions[] = {"allowed", "limited",
-                                               "fail_open", "fail_closed"};
-  for (int d = 0; d < 4 && s >= 0; ++d) {
-    if (std::string_view(kDecisions[d]) == decision) {
-      if (!counters_[d][s]) {
-        counters_[d][s] = &metrics_.RateLimitDecision(decision, scope);
-      }
-      return *counters_[d][s];
-    }
-  }
-  return metrics_.RateLimitDecision(decision, scope);
+  auto& counter = counters_[static_cast<int>(decision)][static_cast<int>(*s)];
+  if (!counter) counter = &metrics_.RateLimitDecision(decision, *s);
+  return *counter.load();
 }
 
 Result<RateDecision> HourlyLimiter::Decide(
@@ -97,13 +88,13 @@ Result<RateDecision> HourlyLimiter::Decide(
     count = shared_count.value();
     if (count > limit) over_limit_.Remember(bucket, window_start, count);
   } else if (mode_ == FailureMode::kClosed) {
-    DecisionCounter("fail_closed", scope).Increment();
+    DecisionCounter(metrics::Decision::kFailClosed, scope).Increment();
     return Error::Unavailable("rate-limit counter failed: " +
                               shared_count.error().internal);
   } else {
     count = local_.Increment(bucket, window_start);
     d.failed_open = true;
-    DecisionCounter("fail_open", scope).Increment();
+    DecisionCounter(metrics::Decision::kFailOpen, scope).Increment();
 
     // Under an outage every request lands here: log once per interval, with
     // how many fail-open decisions the previous interval hid.
@@ -133,9 +124,9 @@ Result<RateDecision> HourlyLimiter::Decide(
   // A fail-open decision is already counted as such; "limited" is added
   // when the local counter refuses, so refusals are never invisible.
   if (!d.allowed) {
-    DecisionCounter("limited", scope).Increment();
+    DecisionCounter(metrics::Decision::kLimited, scope).Increment();
   } else if (!d.failed_open) {
-    DecisionCounter("allowed", scope).Increment();
+    DecisionCounter(metrics::Decision::kAllowed, scope).Increment();
   }
   return d;
 }

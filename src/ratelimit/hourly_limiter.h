@@ -80,7 +80,9 @@ class HourlyLimiter {
   Result<RateDecision> Decide(const std::string& scope,
                               const std::string& bucket, int32_t limit,
                               Window w, const Result<int64_t>& shared_count);
-  prometheus::Counter& DecisionCounter(const char* decision,
+  // The counter of `decision` in `scope`; one that counts nowhere for a
+  // scope that is not a metrics::RateScope label value.
+  prometheus::Counter& DecisionCounter(metrics::Decision decision,
                                        const std::string& scope);
 
   WindowCounter& shared_;
@@ -100,6 +102,7 @@ class HourlyLimiter {
   // are stable and a racing double fill stores the same pointer.
   std::atomic<prometheus::Counter*> counters_[4][2] = {};
   std::atomic<prometheus::Counter*> remembered_[2] = {};  // [scope]
+  prometheus::Counter uncounted_;                         // registered nowhere
 };
 
 }  // namespace qs::ratelimit

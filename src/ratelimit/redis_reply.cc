@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/ascii.h"
 #include "common/text.h"
 
 namespace qs::ratelimit {
@@ -45,9 +46,7 @@ bool ParseRedirect(std::string_view text, ReplyKind* kind, int* slot,
   }
   if (h.empty() || h.size() > 255) return false;
   for (char c : h) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-              (c >= 'A' && c <= 'Z') || c == '.' || c == '-' || c == ':' ||
-              c == '_';
+    bool ok = ascii::IsAlnum(c) || c == '.' || c == '-' || c == ':' || c == '_';
     if (!ok) return false;
   }
   host->assign(h);

@@ -4,12 +4,12 @@
 #include <sys/time.h>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <initializer_list>
 #include <unordered_map>
 #include <utility>
 
+#include "common/ascii.h"
 #include "common/text.h"
 #include "log/log.h"
 #include "ratelimit/embedded/count_window_lua.h"
@@ -70,13 +70,6 @@ Error UrlError(std::string what) {
                    std::move(what)};
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool PercentDecode(std::string_view in, std::string* out) {
   out->clear();
   for (size_t i = 0; i < in.size(); ++i) {
@@ -85,7 +78,8 @@ bool PercentDecode(std::string_view in, std::string* out) {
       continue;
     }
     if (i + 2 >= in.size()) return false;
-    int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+    int hi = ascii::HexDigitValue(in[i + 1]);
+    int lo = ascii::HexDigitValue(in[i + 2]);
     if (hi < 0 || lo < 0) return false;
     *out += static_cast<char>(hi * 16 + lo);
     i += 2;
@@ -96,15 +90,14 @@ bool PercentDecode(std::string_view in, std::string* out) {
 bool ValidHostName(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-           c == '-' || c == '_';
+    return ascii::IsAlnum(c) || c == '.' || c == '-' || c == '_';
   });
 }
 
 bool ValidIpv6(std::string_view h) {
   if (h.empty() || h.find(':') == std::string_view::npos) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
-    return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    return ascii::IsHexDigit(c) || c == ':' || c == '.';
   });
 }
 
@@ -198,18 +191,24 @@ Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
 RedisWindowCounter::RedisWindowCounter(RedisOptions options,
                                        metrics::Metrics& metrics)
     : options_(std::move(options)),
-      incr_duration_(metrics.RedisDuration("incr_window")),
-      incr_errors_(metrics.RedisErrors("incr_window")),
-      ping_duration_(metrics.RedisDuration("ping")),
-      ping_errors_(metrics.RedisErrors("ping")),
-      pool_wait_(metrics.PoolWait("redis")),
-      pool_wait_timeouts_(metrics.PoolWaitTimeouts("redis")),
-      idle_(metrics.PoolConnections("redis", "idle")),
-      in_use_(metrics.PoolConnections("redis", "in_use")),
+      incr_duration_(
+          metrics.RedisDuration(metrics::RedisOperation::kIncrWindow)),
+      incr_errors_(metrics.RedisErrors(metrics::RedisOperation::kIncrWindow)),
+      ping_duration_(metrics.RedisDuration(metrics::RedisOperation::kPing)),
+      ping_errors_(metrics.RedisErrors(metrics::RedisOperation::kPing)),
+      pool_wait_(metrics.PoolWait(metrics::Pool::kRedis)),
+      pool_wait_timeouts_(metrics.PoolWaitTimeouts(metrics::Pool::kRedis)),
+      idle_(metrics.PoolConnections(metrics::Pool::kRedis,
+                                    metrics::PoolState::kIdle)),
+      in_use_(metrics.PoolConnections(metrics::Pool::kRedis,
+                                      metrics::PoolState::kInUse)),
       queue_depth_(metrics.redis_queue_depth()),
-      rejected_full_(metrics.RedisQueueRejections("full")),
-      rejected_expired_(metrics.RedisQueueRejections("expired")),
-      rejected_stopped_(metrics.RedisQueueRejections("stopped")),
+      rejected_full_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kFull)),
+      rejected_expired_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kExpired)),
+      rejected_stopped_(
+          metrics.RedisQueueRejections(metrics::QueueRejection::kStopped)),
       count_calls_(metrics.redis_count_calls()),
       counted_requests_(metrics.redis_counted_requests()) {
   if (options_.host.empty()) {

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "store/pg_failure.h"
 #include "store/pg_pool.h"
 
 namespace qs::store {
@@ -80,21 +81,14 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 constexpr char kMigrationLockSql[] = "SELECT pg_advisory_lock(727274001)";
 constexpr char kMigrationUnlockSql[] = "SELECT pg_advisory_unlock(727274001)";
 
-// Runs fn, turning libpqxx exceptions into errors whose text is fit for an
-// operator (the CLI prints it on stderr).
+// Runs fn, turning libpqxx exceptions into errors (PqxxError) whose text is
+// fit for an operator (the CLI prints it on stderr).
 template <typename T, typename Fn>
 Result<T> Guard(Fn&& fn) {
   try {
     return fn();
-  } catch (const pqxx::broken_connection& e) {
-    return Error::Unavailable(std::string("PostgreSQL connection failed: ") +
-                              e.what());
-  } catch (const pqxx::sql_error& e) {
-    return Error{
-        ErrorCode::kInternal, "database error",
-        std::string("PostgreSQL error ") + e.sqlstate() + ": " + e.what()};
   } catch (const std::exception& e) {
-    return Error::Internal(e.what());
+    return PqxxError(e);
   }
 }
 

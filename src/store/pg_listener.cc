@@ -7,25 +7,13 @@
 #include "log/log.h"
 
 namespace qs::store {
-namespace {
-
-std::string WithApplicationName(const std::string& conninfo) {
-  bool is_uri = conninfo.rfind("postgresql://", 0) == 0 ||
-                conninfo.rfind("postgres://", 0) == 0;
-  if (is_uri) {
-    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
-           "application_name=querystatus-listener";
-  }
-  return conninfo + " application_name=querystatus-listener";
-}
-
-}  // namespace
 
 PgListener::PgListener(std::string database_url,
                        std::chrono::milliseconds timeout,
                        CachingQueryStore& cache,
                        std::chrono::milliseconds heartbeat)
-    : conninfo_(WithApplicationName(WithTimeouts(database_url, timeout))),
+    : conninfo_(WithOption(WithTimeouts(database_url, timeout),
+                           "application_name=querystatus-listener")),
       timeout_(timeout),
       cache_(cache),
       heartbeat_(heartbeat) {}
@@ -54,10 +42,9 @@ std::optional<std::string> PgListener::Exec(PgConnection& conn,
                                             const std::string& sql) {
   // A silent server must not hang the listener: past the timeout the socket
   // is shut down and the connection replaced.
-  int armed =
-      deadlines_.Arm(conn.sock(), std::chrono::steady_clock::now() + timeout_);
-  PgRows rows = conn.Exec(sql);
-  deadlines_.Disarm(armed);
+  PgRows rows = deadlines_.Within(conn.sock(),
+                                  std::chrono::steady_clock::now() + timeout_,
+                                  [&] { return conn.Exec(sql); });
   ExecStatusType status =
       rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
   if (conn.ok() && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) {

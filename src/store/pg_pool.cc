@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "log/log.h"
+#include "log/redact.h"
+#include "store/pg_failure.h"
 
 namespace qs::store {
 
@@ -21,19 +23,22 @@ std::string WithTimeouts(const std::string& url,
       "keepalives_count=3",
   };
   std::string out = url;
-  bool is_uri =
-      url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   for (const std::string& p : params) {
     std::string key = p.substr(0, p.find('=') + 1);
     if (out.find(key) != std::string::npos) continue;  // the operator's wins
-    if (is_uri) {
-      out += out.find('?') == std::string::npos ? '?' : '&';
-      out += p;
-    } else {
-      out += ' ';
-      out += p;
-    }
+    out = WithOption(out, p);
   }
+  return out;
+}
+
+std::string WithOption(const std::string& conninfo, std::string_view option) {
+  std::string out = conninfo;
+  if (log::IsLibpqUri(conninfo)) {
+    out += conninfo.find('?') == std::string::npos ? '?' : '&';
+  } else {
+    out += ' ';
+  }
+  out += option;
   return out;
 }
 
@@ -112,10 +117,12 @@ PgPool::PgPool(PgPoolOptions options, Prepare prepare,
       conninfo_(WithTimeouts(options_.url, options_.timeout)),
       prepare_(std::move(prepare)),
       metrics_(metrics),
-      wait_(metrics.PoolWait("postgres")),
-      wait_timeouts_(metrics.PoolWaitTimeouts("postgres")),
-      idle_(metrics.PoolConnections("postgres", "idle")),
-      in_use_(metrics.PoolConnections("postgres", "in_use")) {
+      wait_(metrics.PoolWait(metrics::Pool::kPostgres)),
+      wait_timeouts_(metrics.PoolWaitTimeouts(metrics::Pool::kPostgres)),
+      idle_(metrics.PoolConnections(metrics::Pool::kPostgres,
+                                    metrics::PoolState::kIdle)),
+      in_use_(metrics.PoolConnections(metrics::Pool::kPostgres,
+                                      metrics::PoolState::kInUse)) {
   conns_.resize(options_.size);
   for (int i = options_.size - 1; i >= 0; --i) free_.push_back(i);
 }
@@ -130,7 +137,7 @@ void PgPool::UpdateGauges() {
   idle_.Set(idle);
 }
 
-Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
+Result<PgPool::Lease> PgPool::Acquire(metrics::PostgresOperation operation) {
   auto start = std::chrono::steady_clock::now();
   int slot;
   {
@@ -154,20 +161,24 @@ Result<PgPool::Lease> PgPool::Acquire(const std::string& operation) {
     if (!conn->ok()) {
       metrics_.PostgresErrors(operation).Increment();
       log::Event(log::Level::kWarn, "postgres_unavailable",
-                 {{"operation", operation}, {"error", conn->ErrorMessage()}});
+                 {{"operation", metrics::LabelValue(operation)},
+                  {"error", conn->ErrorMessage()}});
       error = Error::Unavailable("PostgreSQL connection failed");
     } else {
       // Setting up is bounded as a statement is, by one deadline for all.
-      int armed = deadlines_.Arm(
-          conn->sock(), std::chrono::steady_clock::now() + options_.timeout);
-      error = Check(operation, *conn,
-                    conn->Exec("SET statement_timeout = " +
-                               std::to_string(options_.timeout.count())),
-                    &broken);
-      if (error.ok() && prepare_) {
-        error = Check(operation, *conn, prepare_(*conn), &broken);
-      }
-      deadlines_.Disarm(armed);
+      error = deadlines_.Within(
+          conn->sock(), std::chrono::steady_clock::now() + options_.timeout,
+          [&] {
+            Status set_up =
+                Check(operation, *conn,
+                      conn->Exec("SET statement_timeout = " +
+                                 std::to_string(options_.timeout.count())),
+                      &broken);
+            if (set_up.ok() && prepare_) {
+              set_up = Check(operation, *conn, prepare_(*conn), &broken);
+            }
+            return set_up;
+          });
     }
     if (!error.ok()) {
       Release({slot, nullptr}, true);
@@ -187,7 +198,7 @@ void PgPool::Release(const Lease& lease, bool broken) {
   cv_.notify_one();
 }
 
-Result<PgRows> PgPool::Run(const std::string& operation,
+Result<PgRows> PgPool::Run(metrics::PostgresOperation operation,
                            const Statement& statement) {
   auto lease = Acquire(operation);
   if (!lease.ok()) return lease.error();
@@ -195,13 +206,12 @@ Result<PgRows> PgPool::Run(const std::string& operation,
   auto& histogram = metrics_.PostgresDuration(operation);
   auto start = std::chrono::steady_clock::now();
   // Half a timeout of grace over statement_timeout, so the server's own
-  // cancellation (which keeps the connection) wins when it can. Disarmed
-  // before Release: once released, the connection may be closed and its fd
-  // number reused.
-  int armed = deadlines_.Arm(conn.sock(),
-                             start + options_.timeout + options_.timeout / 2);
-  PgRows rows = statement(conn);
-  deadlines_.Disarm(armed);
+  // cancellation (which keeps the connection) wins when it can. Within
+  // disarms before Release: once released, the connection may be closed and
+  // its fd number reused.
+  PgRows rows = deadlines_.Within(
+      conn.sock(), start + options_.timeout + options_.timeout / 2,
+      [&] { return statement(conn); });
   bool broken = false;
   Status error = Check(operation, conn, rows, &broken);
   if (error.ok()) {
@@ -214,8 +224,9 @@ Result<PgRows> PgPool::Run(const std::string& operation,
   return rows;
 }
 
-Status PgPool::Check(const std::string& operation, const PgConnection& conn,
-                     const PgRows& rows, bool* broken) {
+Status PgPool::Check(metrics::PostgresOperation operation,
+                     const PgConnection& conn, const PgRows& rows,
+                     bool* broken) {
   ExecStatusType status =
       rows.raw() ? PQresultStatus(rows.raw()) : PGRES_FATAL_ERROR;
   if (conn.ok() && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
@@ -225,39 +236,38 @@ Status PgPool::Check(const std::string& operation, const PgConnection& conn,
   const char* sqlstate =
       rows.raw() ? PQresultErrorField(rows.raw(), PG_DIAG_SQLSTATE) : nullptr;
   std::string state = sqlstate ? sqlstate : "";
+  PgFailure failure = ClassifyPgFailure(conn.ok(), state);
+  *broken = failure.discard;
   // Logged with libpq's own words only; libpq never includes the password.
-  if (!conn.ok()) {
-    *broken = true;
-    log::Event(log::Level::kWarn, "postgres_unavailable",
-               {{"operation", operation}, {"error", conn.ErrorMessage()}});
-    return Error::Unavailable("PostgreSQL connection failed");
+  switch (failure.kind) {
+    case PgFailure::Kind::kConnectionLost:
+      log::Event(log::Level::kWarn, "postgres_unavailable",
+                 {{"operation", metrics::LabelValue(operation)},
+                  {"error", conn.ErrorMessage()}});
+      return Error::Unavailable("PostgreSQL connection failed");
+    case PgFailure::Kind::kNotAnswering:
+      log::Event(
+          log::Level::kWarn, "postgres_unavailable",
+          {{"operation", metrics::LabelValue(operation)}, {"sqlstate", state}});
+      return Error::Unavailable("PostgreSQL did not answer");
+    case PgFailure::Kind::kStatementFailed:
+      log::Event(log::Level::kError, "postgres_error",
+                 {{"operation", metrics::LabelValue(operation)},
+                  {"sqlstate", state},
+                  {"error", conn.ErrorMessage()}});
+      return Error::Internal("PostgreSQL error " + state);
+    case PgFailure::Kind::kClientError:
+      break;
   }
-  // 57014 query_canceled (statement_timeout), 57P01..03 admin shutdown,
-  // 08xxx connection exceptions: the database is not answering.
-  if (state == "57014" || state.rfind("57P", 0) == 0 ||
-      state.rfind("08", 0) == 0) {
-    *broken = state != "57014";
-    log::Event(log::Level::kWarn, "postgres_unavailable",
-               {{"operation", operation}, {"sqlstate", state}});
-    return Error::Unavailable("PostgreSQL did not answer");
-  }
-  if (!state.empty()) {
-    log::Event(log::Level::kError, "postgres_error",
-               {{"operation", operation},
-                {"sqlstate", state},
-                {"error", conn.ErrorMessage()}});
-    return Error::Internal("PostgreSQL error " + state);
-  }
-  // No SQLSTATE on a live connection (out of memory, a protocol surprise):
-  // the connection may be mid-protocol, so discard it.
-  *broken = true;
   log::Event(log::Level::kError, "postgres_error",
-             {{"operation", operation}, {"error", conn.ErrorMessage()}});
+             {{"operation", metrics::LabelValue(operation)},
+              {"error", conn.ErrorMessage()}});
   return Error::Internal("PostgreSQL client error");
 }
 
 Status PgPool::Ping() {
-  auto r = Run("ping", [](PgConnection& c) { return c.Exec("SELECT 1"); });
+  auto r = Run(metrics::PostgresOperation::kPing,
+               [](PgConnection& c) { return c.Exec("SELECT 1"); });
   if (!r.ok()) return r.error();
   return Status::Ok();
 }

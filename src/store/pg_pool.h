@@ -27,6 +27,10 @@ struct PgPoolOptions {
   std::chrono::milliseconds timeout{2000};
 };
 
+// `conninfo` with `option` ("key=value", the value needing no quotes) added
+// in its syntax: after '?' or '&' in a URI, after a space in key=value form.
+std::string WithOption(const std::string& conninfo, std::string_view option);
+
 // The connection string with timeouts added, so that no libpq call can block
 // for long: connect_timeout, tcp_user_timeout and keepalives. statement
 // timeout is set per connection after connecting.
@@ -128,7 +132,8 @@ class PgPool {
   // or use a connection becomes kUnavailable (the database did not answer,
   // timed out or dropped the connection) or kInternal (anything else),
   // counted under `operation` in the metrics.
-  Result<PgRows> Run(const std::string& operation, const Statement& statement);
+  Result<PgRows> Run(metrics::PostgresOperation operation,
+                     const Statement& statement);
 
   // A trivial round trip, for readiness.
   Status Ping();
@@ -138,12 +143,12 @@ class PgPool {
     int slot = -1;
     PgConnection* conn = nullptr;
   };
-  Result<Lease> Acquire(const std::string& operation);
+  Result<Lease> Acquire(metrics::PostgresOperation operation);
   // `broken` discards the connection.
   void Release(const Lease& lease, bool broken);
   // The error of a statement that did not succeed, or nullopt; sets
   // `broken` when the connection is no longer usable.
-  Status Check(const std::string& operation, const PgConnection& conn,
+  Status Check(metrics::PostgresOperation operation, const PgConnection& conn,
                const PgRows& rows, bool* broken);
   void UpdateGauges();
 

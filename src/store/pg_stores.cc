@@ -26,7 +26,8 @@ PgRows PrepareServingStatements(PgConnection& conn) {
 }
 
 Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
-  auto r = pool_.Run(kReadStatusName, [&](PgConnection& c) {
+  auto r = pool_.Run(metrics::PostgresOperation::kReadStatus, [&](PgConnection&
+                                                                      c) {
     return c.ExecPrepared(
         kReadStatusName,
         {lookup.schedule_id, std::to_string(lookup.license_id),
@@ -66,9 +67,10 @@ Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
 
 Result<std::optional<KeyRecord>> PgKeyStore::FindByTokenHash(
     const std::string& token_hash) {
-  auto r = pool_.Run(kFindKeyName, [&](PgConnection& c) {
-    return c.ExecPrepared(kFindKeyName, {token_hash});
-  });
+  auto r =
+      pool_.Run(metrics::PostgresOperation::kFindKey, [&](PgConnection& c) {
+        return c.ExecPrepared(kFindKeyName, {token_hash});
+      });
   if (!r.ok()) return r.error();
   const PgRows& rows = r.value();
   if (rows.empty()) return std::optional<KeyRecord>();

@@ -22,9 +22,9 @@ CachingQueryStore::CachingQueryStore(QueryStore& backend, const Clock& clock,
     : backend_(backend),
       clock_(clock),
       options_(options),
-      hits_(metrics.StatusCache("hit")),
-      misses_(metrics.StatusCache("miss")),
-      bypasses_(metrics.StatusCache("bypass")),
+      hits_(metrics.StatusCache(metrics::CacheResult::kHit)),
+      misses_(metrics.StatusCache(metrics::CacheResult::kMiss)),
+      bypasses_(metrics.StatusCache(metrics::CacheResult::kBypass)),
       invalidations_(metrics.status_cache_invalidations()) {}
 
 bool CachingQueryStore::Live() const {

@@ -143,8 +143,13 @@ TEST_F(RedisWindowCounterTest, CountsAreExactUnderConcurrency) {
   Reply r = Admin({"GET", Key(bucket, ws)});
   ASSERT_TRUE(r && r->type == REDIS_REPLY_STRING);
   EXPECT_EQ(std::string(r->str, r->len), "1600");
-  EXPECT_EQ(metrics_.RedisErrors("incr_window").Value(), 0);
-  EXPECT_EQ(metrics_.PoolConnections("redis", "in_use").Value(), 0);
+  EXPECT_EQ(metrics_.RedisErrors(metrics::RedisOperation::kIncrWindow).Value(),
+            0);
+  EXPECT_EQ(
+      metrics_
+          .PoolConnections(metrics::Pool::kRedis, metrics::PoolState::kInUse)
+          .Value(),
+      0);
 }
 
 TEST_F(RedisWindowCounterTest, KeyExpiresAMinuteAfterTheWindow) {
@@ -185,7 +190,8 @@ TEST_F(RedisWindowCounterTest, ReloadsAScriptFlushedFromRedis) {
   auto r = CountAndWait(counter, bucket, ws, kWindow);
   ASSERT_TRUE(r.ok()) << r.error().internal;
   EXPECT_EQ(r.value(), 2);
-  EXPECT_EQ(metrics_.RedisErrors("incr_window").Value(), 0);
+  EXPECT_EQ(metrics_.RedisErrors(metrics::RedisOperation::kIncrWindow).Value(),
+            0);
 }
 
 TEST_F(RedisWindowCounterTest, ReconnectsAfterTheServerDropsTheConnection) {
@@ -279,7 +285,8 @@ TEST_F(RedisWindowCounterTest, UnreachableRedisIsUnavailableNotAHang) {
   ASSERT_FALSE(ping.ok());
   EXPECT_EQ(ping.error().code, ErrorCode::kUnavailable);
   EXPECT_LT(elapsed, milliseconds(1500));
-  EXPECT_EQ(metrics_.RedisErrors("incr_window").Value(), 1);
+  EXPECT_EQ(metrics_.RedisErrors(metrics::RedisOperation::kIncrWindow).Value(),
+            1);
 }
 
 TEST_F(RedisWindowCounterTest, ServerThatNeverAnswersTimesOut) {

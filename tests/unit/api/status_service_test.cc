@@ -157,7 +157,8 @@ TEST_F(StatusServiceTest, AddressOverItsBudgetGets429WithoutAKeyLookup) {
   EXPECT_EQ(executor_.queued(), 0u);
   EXPECT_EQ(keys_.calls(), lookups);
   EXPECT_EQ(counter_.total_calls(), counts);
-  EXPECT_EQ(metrics_.RateLimitRemembered("address").Value(), 200);
+  EXPECT_EQ(metrics_.RateLimitRemembered(metrics::RateScope::kAddress).Value(),
+            200);
 }
 
 TEST_F(StatusServiceTest, LookupQueuedBeforeTheBudgetRanOutIsNotMade) {
@@ -271,7 +272,8 @@ TEST_F(StatusServiceTest, WorkerTaskPastItsDeadlineIsAnsweredWithoutALookup) {
   ASSERT_TRUE(a->WaitFor(milliseconds(5000)));
   EXPECT_EQ(Code(*a), ErrorCode::kUnavailable);
   EXPECT_EQ(keys_.calls(), 0);
-  EXPECT_EQ(metrics_.WorkerTasksDropped("deadline").Value(), 1);
+  EXPECT_EQ(metrics_.WorkerTasksDropped(metrics::WorkerDrop::kDeadline).Value(),
+            1);
   pool.Stop();
   EXPECT_EQ(a->times, 1);
 }
@@ -296,7 +298,8 @@ TEST_F(StatusServiceTest, StatusReadForAGoneClientIsNotMade) {
   ASSERT_TRUE(b->WaitFor(milliseconds(5000)));
   EXPECT_EQ(Code(*b), ErrorCode::kUnavailable);
   EXPECT_EQ(queries_.reads.load(), 0);
-  EXPECT_EQ(metrics_.WorkerTasksDropped("client_gone").Value(), 1);
+  EXPECT_EQ(
+      metrics_.WorkerTasksDropped(metrics::WorkerDrop::kClientGone).Value(), 1);
 }
 
 TEST_F(StatusServiceTest, FullWorkerQueueIsUnavailable) {

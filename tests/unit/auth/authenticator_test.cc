@@ -87,7 +87,8 @@ TEST_F(AuthenticatorTest, UnknownKeyIsCachedToo) {
   ExpectRejected(auth.Authenticate(Tok("tok_nobody")));
   ExpectRejected(auth.Authenticate(Tok("tok_nobody")));
   EXPECT_EQ(store_.calls(), 1);
-  EXPECT_EQ(metrics_.AuthFailure("unknown").Value(), 2);
+  EXPECT_EQ(metrics_.AuthFailure(metrics::AuthFailureReason::kUnknown).Value(),
+            2);
 }
 
 TEST_F(AuthenticatorTest, CacheEntryExpiresAfterTtl) {
@@ -119,8 +120,10 @@ TEST_F(AuthenticatorTest, RejectsRevokedKey) {
   store_.Add(Tok("tok_revoked"), k);
   Authenticator auth(store_, clock_, metrics_, Options());
   ExpectRejected(auth.Authenticate(Tok("tok_revoked")));
-  EXPECT_EQ(metrics_.AuthFailure("revoked").Value(), 1);
-  EXPECT_EQ(metrics_.AuthFailure("unknown").Value(), 0);
+  EXPECT_EQ(metrics_.AuthFailure(metrics::AuthFailureReason::kRevoked).Value(),
+            1);
+  EXPECT_EQ(metrics_.AuthFailure(metrics::AuthFailureReason::kUnknown).Value(),
+            0);
 }
 
 TEST_F(AuthenticatorTest, RejectsExpiredKey) {
@@ -129,7 +132,8 @@ TEST_F(AuthenticatorTest, RejectsExpiredKey) {
   store_.Add(Tok("tok_expired"), k);
   Authenticator auth(store_, clock_, metrics_, Options());
   ExpectRejected(auth.Authenticate(Tok("tok_expired")));
-  EXPECT_EQ(metrics_.AuthFailure("expired").Value(), 1);
+  EXPECT_EQ(metrics_.AuthFailure(metrics::AuthFailureReason::kExpired).Value(),
+            1);
 }
 
 TEST_F(AuthenticatorTest, CachedKeyStillExpiresOnTime) {

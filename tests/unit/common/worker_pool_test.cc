@@ -88,7 +88,8 @@ TEST(WorkerPoolTest, DropsATaskWhoseDeadlinePassedWhileQueued) {
   EXPECT_EQ(late.dropped, 1);
   EXPECT_EQ(in_time.ran, 1);
   EXPECT_EQ(in_time.dropped, 0);
-  EXPECT_EQ(metrics.WorkerTasksDropped("deadline").Value(), 1);
+  EXPECT_EQ(metrics.WorkerTasksDropped(metrics::WorkerDrop::kDeadline).Value(),
+            1);
 }
 
 TEST(WorkerPoolTest, DropsATaskWhoseClientHasGone) {
@@ -106,7 +107,8 @@ TEST(WorkerPoolTest, DropsATaskWhoseClientHasGone) {
   EXPECT_EQ(gone.ran, 0);
   EXPECT_EQ(gone.dropped, 1);
   EXPECT_EQ(here.ran, 1);
-  EXPECT_EQ(metrics.WorkerTasksDropped("client_gone").Value(), 1);
+  EXPECT_EQ(
+      metrics.WorkerTasksDropped(metrics::WorkerDrop::kClientGone).Value(), 1);
 }
 
 TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
@@ -129,7 +131,8 @@ TEST(WorkerPoolTest, StopDropsWhatIsQueuedAndRefusesMore) {
   EXPECT_EQ(queued.dropped, 5);
   EXPECT_EQ(after.dropped, 0);
   EXPECT_EQ(metrics.worker_queue_depth().Value(), 0);
-  EXPECT_EQ(metrics.WorkerTasksDropped("stopped").Value(), 5);
+  EXPECT_EQ(metrics.WorkerTasksDropped(metrics::WorkerDrop::kStopped).Value(),
+            5);
 }
 
 TEST(WorkerPoolTest, FullQueueRefusesAndNeitherRunsNorDrops) {

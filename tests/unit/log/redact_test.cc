@@ -23,6 +23,15 @@ std::string LibpqParseError(const std::string& conninfo) {
   return out;
 }
 
+TEST(IsLibpqUriTest, OnlyLibpqsTwoLowerCasePrefixesMakeAUri) {
+  EXPECT_TRUE(IsLibpqUri("postgresql://h/db"));
+  EXPECT_TRUE(IsLibpqUri("postgres://"));
+  EXPECT_FALSE(IsLibpqUri("PostgreSQL://h/db"));
+  EXPECT_FALSE(IsLibpqUri("postgresql:/h/db"));
+  EXPECT_FALSE(IsLibpqUri("host=h dbname=postgresql://x"));
+  EXPECT_FALSE(IsLibpqUri("redis://h"));
+}
+
 TEST(RedactUrlTest, HidesTheUserinfoPasswordOfALibpqUri) {
   EXPECT_EQ(RedactUrl("postgresql://u:secret@h:5432/db"),
             "postgresql://u:***@h:5432/db");

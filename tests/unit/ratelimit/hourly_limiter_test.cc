@@ -45,8 +45,9 @@ class HourlyLimiterTest : public ::testing::Test {
     return Ask(limiter, "key", "k:1", limit);
   }
 
-  double Decisions(const std::string& decision) {
-    return metrics_.RateLimitDecision(decision, "key").Value();
+  double Decisions(metrics::Decision decision) {
+    return metrics_.RateLimitDecision(decision, metrics::RateScope::kKey)
+        .Value();
   }
 
   FakeClock clock_;
@@ -66,8 +67,8 @@ TEST_F(HourlyLimiterTest, DeniesOnceTheWindowIsSpent) {
   auto d = Ask(limiter, 3);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d.value().allowed);
-  EXPECT_EQ(Decisions("allowed"), 3);
-  EXPECT_EQ(Decisions("limited"), 1);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), 3);
+  EXPECT_EQ(Decisions(metrics::Decision::kLimited), 1);
 }
 
 TEST_F(HourlyLimiterTest, BucketsAreCountedSeparately) {
@@ -137,10 +138,10 @@ TEST_F(HourlyLimiterTest, FailsOpenToLocalCounterWhenSharedFails) {
   EXPECT_EQ(d.value().remaining, 0);
   EXPECT_EQ(d.value().reset_seconds, 3500);
 
-  EXPECT_EQ(Decisions("fail_open"), 3);
-  EXPECT_EQ(Decisions("limited"), 1);
-  EXPECT_EQ(Decisions("allowed"), 0);
-  EXPECT_EQ(Decisions("fail_closed"), 0);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailOpen), 3);
+  EXPECT_EQ(Decisions(metrics::Decision::kLimited), 1);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), 0);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailClosed), 0);
 }
 
 TEST_F(HourlyLimiterTest, UsesTheSharedCounterAgainOnceItRecovers) {
@@ -176,7 +177,7 @@ TEST_F(HourlyLimiterTest, FailOpenLogLineIsRateLimitedButTheMetricIsNot) {
   std::string out = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(lines(out), 2u) << out;
   EXPECT_NE(out.find("\"decisions\":\"6\""), std::string::npos) << out;
-  EXPECT_EQ(Decisions("fail_open"), 7);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailOpen), 7);
 }
 
 TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
@@ -185,16 +186,20 @@ TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
   auto d = Ask(limiter, 2);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
-  EXPECT_EQ(Decisions("fail_closed"), 1);
-  EXPECT_EQ(Decisions("fail_open"), 0);
-  EXPECT_EQ(Decisions("allowed"), 0);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailClosed), 1);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailOpen), 0);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), 0);
 }
 
 TEST_F(HourlyLimiterTest, ScopeLabelsTheMetric) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   ASSERT_TRUE(Ask(limiter, "address", "a:203.0.113.9", 2).ok());
-  EXPECT_EQ(metrics_.RateLimitDecision("allowed", "address").Value(), 1);
-  EXPECT_EQ(Decisions("allowed"), 0);
+  EXPECT_EQ(metrics_
+                .RateLimitDecision(metrics::Decision::kAllowed,
+                                   metrics::RateScope::kAddress)
+                .Value(),
+            1);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), 0);
 }
 
 TEST_F(HourlyLimiterTest, OverLimitBucketIsRefusedFromMemoryWithoutACount) {
@@ -213,8 +218,8 @@ TEST_F(HourlyLimiterTest, OverLimitBucketIsRefusedFromMemoryWithoutACount) {
     EXPECT_EQ(d.value().reset_seconds, 3600 - 200);
   }
   EXPECT_EQ(shared_.calls("k:1"), 3);
-  EXPECT_EQ(Decisions("limited"), 51);
-  EXPECT_EQ(metrics_.RateLimitRemembered("key").Value(), 50);
+  EXPECT_EQ(Decisions(metrics::Decision::kLimited), 51);
+  EXPECT_EQ(metrics_.RateLimitRemembered(metrics::RateScope::kKey).Value(), 50);
 }
 
 TEST_F(HourlyLimiterTest, RememberedDenialIsAnsweredInlineWithoutTheCounter) {
@@ -252,7 +257,7 @@ TEST_F(HourlyLimiterTest, LateCountIsDecidedInTheWindowOfTheRequest) {
   EXPECT_TRUE(answer->value().allowed);
   EXPECT_EQ(answer->value().remaining, 4);
   EXPECT_EQ(answer->value().reset_seconds, 1);  // of the request's window
-  EXPECT_EQ(Decisions("allowed"), 1);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), 1);
 }
 
 TEST_F(HourlyLimiterTest, HeldCountsAreDecidedInTheOrderTheCounterAnswers) {
@@ -297,7 +302,7 @@ TEST_F(HourlyLimiterTest, FailedCountThatAnswersLateFailsOpen) {
   ASSERT_TRUE(answer->ok());
   EXPECT_TRUE(answer->value().allowed);
   EXPECT_TRUE(answer->value().failed_open);
-  EXPECT_EQ(Decisions("fail_open"), 1);
+  EXPECT_EQ(Decisions(metrics::Decision::kFailOpen), 1);
 }
 
 TEST_F(HourlyLimiterTest, ConcurrentRequestsAreAllowedExactlyTheLimit) {
@@ -324,8 +329,8 @@ TEST_F(HourlyLimiterTest, ConcurrentRequestsAreAllowedExactlyTheLimit) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(allowed.load(), kLimit);
   EXPECT_EQ(denied.load(), kThreads * kPerThread - kLimit);
-  EXPECT_EQ(Decisions("allowed"), kLimit);
-  EXPECT_EQ(Decisions("limited"), kThreads * kPerThread - kLimit);
+  EXPECT_EQ(Decisions(metrics::Decision::kAllowed), kLimit);
+  EXPECT_EQ(Decisions(metrics::Decision::kLimited), kThreads * kPerThread - kLimit);
 }
 
 TEST_F(HourlyLimiterTest, RememberedDenialEndsWithTheWindow) {

@@ -105,9 +105,11 @@ TEST_F(RedisCounterBoundsTest, StalledRedisDecidesEveryCountWithinTheTimeout) {
   EXPECT_LT(worst_us.load(), (kTimeout + milliseconds(100)).count() * 1000)
       << "a count waited past the Redis timeout";
   EXPECT_LE(deepest.load(), static_cast<double>(kMaxQueued));
-  EXPECT_GT(metrics_.RedisQueueRejections("full").Value() +
-                metrics_.RedisQueueRejections("expired").Value(),
-            0);
+  EXPECT_GT(
+      metrics_.RedisQueueRejections(metrics::QueueRejection::kFull).Value() +
+          metrics_.RedisQueueRejections(metrics::QueueRejection::kExpired)
+              .Value(),
+      0);
 }
 
 TEST_F(RedisCounterBoundsTest, StopAnswersEveryQueuedCountAndRefusesLater) {

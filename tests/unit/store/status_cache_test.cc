@@ -42,8 +42,8 @@ TEST_F(StatusCacheTest, SecondReadIsServedFromMemory) {
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads.load(), 1);
-  EXPECT_EQ(metrics_.StatusCache("hit").Value(), 1);
-  EXPECT_EQ(metrics_.StatusCache("miss").Value(), 1);
+  EXPECT_EQ(metrics_.StatusCache(metrics::CacheResult::kHit).Value(), 1);
+  EXPECT_EQ(metrics_.StatusCache(metrics::CacheResult::kMiss).Value(), 1);
 }
 
 TEST_F(StatusCacheTest, QueryNotificationDropsTheEntry) {
@@ -81,7 +81,7 @@ TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhileTheFeedIsDown) {
   ASSERT_TRUE(Read().ok());
   ASSERT_TRUE(Read().ok());
   EXPECT_EQ(backend_.reads.load(), 3);
-  EXPECT_EQ(metrics_.StatusCache("bypass").Value(), 2);
+  EXPECT_EQ(metrics_.StatusCache(metrics::CacheResult::kBypass).Value(), 2);
 }
 
 TEST_F(StatusCacheTest, ReadsGoToTheDatabaseWhenHeartbeatsStop) {
