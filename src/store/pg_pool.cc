@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <exception>
 
 #include "log/log.h"
 #include "log/redact.h"
@@ -209,9 +210,21 @@ Result<PgRows> PgPool::Run(metrics::PostgresOperation operation,
   // cancellation (which keeps the connection) wins when it can. Within
   // disarms before Release: once released, the connection may be closed and
   // its fd number reused.
-  PgRows rows = deadlines_.Within(
-      conn.sock(), start + options_.timeout + options_.timeout / 2,
-      [&] { return statement(conn); });
+  PgRows rows(nullptr);
+  try {
+    rows = deadlines_.Within(
+        conn.sock(), start + options_.timeout + options_.timeout / 2,
+        [&] { return statement(conn); });
+  } catch (const std::exception& e) {
+    // Out of memory while building a statement's parameters, say: the
+    // connection may be mid-protocol, so it is discarded, but its slot goes
+    // back to the pool either way.
+    metrics_.PostgresErrors(operation).Increment();
+    Release(lease.value(), /*broken=*/true);
+    log::Event(log::Level::kError, "postgres_error",
+               {{"error", std::string("statement threw: ") + e.what()}});
+    return Error::Internal("PostgreSQL statement threw");
+  }
   bool broken = false;
   Status error = Check(operation, conn, rows, &broken);
   if (error.ok()) {
