@@ -13,10 +13,8 @@ namespace {
 constexpr char kLimitedDetail[] =
     "Hourly request limit exceeded, retry after the window resets";
 
-// The limiter's scopes, by their metric label values.
-const std::string kAddressScope =
-    metrics::LabelValue(metrics::RateScope::kAddress);
-const std::string kKeyScope = metrics::LabelValue(metrics::RateScope::kKey);
+constexpr metrics::RateScope kAddressScope = metrics::RateScope::kAddress;
+constexpr metrics::RateScope kKeyScope = metrics::RateScope::kKey;
 
 RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
   return {d.limit, d.remaining, d.reset_seconds};

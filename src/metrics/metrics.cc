@@ -92,13 +92,6 @@ const char* LabelValue(WorkerDrop v) {
   return kWorkerDrops[static_cast<int>(v)];
 }
 
-std::optional<RateScope> RateScopeNamed(std::string_view name) {
-  for (RateScope s : All<RateScope>(kRateScopes)) {
-    if (name == LabelValue(s)) return s;
-  }
-  return std::nullopt;
-}
-
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
   requests_ = &BuildCounter()

@@ -62,9 +62,6 @@ const char* LabelValue(Listener v);
 const char* LabelValue(QueueRejection v);
 const char* LabelValue(WorkerDrop v);
 
-// The scope whose label value is `name`, if any.
-std::optional<RateScope> RateScopeNamed(std::string_view name);
-
 // Every metric the service exports, registered once on its own registry.
 // Labels are bounded sets (route templates, status codes, fixed reasons):
 // never a raw path, a schedule id or a key.

@@ -32,7 +32,7 @@ HourlyLimiter::Window HourlyLimiter::CurrentWindow() const {
 }
 
 std::optional<RateDecision> HourlyLimiter::RememberedDenial(
-    const std::string& scope, const std::string& bucket, int32_t limit) {
+    metrics::RateScope scope, const std::string& bucket, int32_t limit) {
   Window w = CurrentWindow();
   if (!over_limit_.KnownOver(bucket, w.start, limit)) return std::nullopt;
   RateDecision d;
@@ -41,15 +41,13 @@ std::optional<RateDecision> HourlyLimiter::RememberedDenial(
   d.remaining = 0;
   d.reset_seconds = w.start + kWindowSeconds - w.now;
   DecisionCounter(metrics::Decision::kLimited, scope).Increment();
-  if (std::optional<metrics::RateScope> s = metrics::RateScopeNamed(scope)) {
-    auto& counter = remembered_[static_cast<int>(*s)];
-    if (!counter) counter = &metrics_.RateLimitRemembered(*s);
-    counter.load()->Increment();
-  }
+  auto& counter = remembered_[static_cast<int>(scope)];
+  if (!counter) counter = &metrics_.RateLimitRemembered(scope);
+  counter.load()->Increment();
   return d;
 }
 
-void HourlyLimiter::CheckAsync(const std::string& scope,
+void HourlyLimiter::CheckAsync(metrics::RateScope scope,
                                const std::string& bucket, int32_t limit,
                                DecisionCallback done) {
   if (auto denied = RememberedDenial(scope, bucket, limit)) {
@@ -64,17 +62,15 @@ void HourlyLimiter::CheckAsync(const std::string& scope,
 }
 
 prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,
-                                                    const std::string& scope) {
-  std::optional<metrics::RateScope> s = metrics::RateScopeNamed(scope);
-  if (!s) return uncounted_;
+                                                    metrics::RateScope scope) {
   // Resolved once per (decision, scope): Family::Add locks and hashes.
-  auto& counter = counters_[static_cast<int>(decision)][static_cast<int>(*s)];
-  if (!counter) counter = &metrics_.RateLimitDecision(decision, *s);
+  auto& counter = counters_[static_cast<int>(decision)][static_cast<int>(scope)];
+  if (!counter) counter = &metrics_.RateLimitDecision(decision, scope);
   return *counter.load();
 }
 
 Result<RateDecision> HourlyLimiter::Decide(
-    const std::string& scope, const std::string& bucket, int32_t limit,
+    metrics::RateScope scope, const std::string& bucket, int32_t limit,
     Window w, const Result<int64_t>& shared_count) {
   const int64_t now = w.now;
   const int64_t window_start = w.start;
@@ -113,7 +109,7 @@ Result<RateDecision> HourlyLimiter::Decide(
       const std::string decisions =
           std::to_string(unlogged_fail_opens_.exchange(0));
       log::Event(log::Level::kWarn, "ratelimit_fail_open",
-                 {{"scope", scope},
+                 {{"scope", metrics::LabelValue(scope)},
                   {"decisions", decisions},
                   {"error", shared_count.error().internal}});
     }

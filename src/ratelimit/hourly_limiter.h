@@ -50,7 +50,7 @@ class HourlyLimiter {
   HourlyLimiter(WindowCounter& shared, const Clock& clock, FailureMode mode,
                 metrics::Metrics& metrics, HourlyLimiterOptions options = {});
 
-  // `scope` is "key" or "address" (a metric label); `bucket` names the
+  // `scope` labels the metrics; `bucket` names the
   // counted subject, e.g. "k:42" or "a:203.0.113.9". Counts this request and
   // answers through `done` without blocking the caller on Redis: on the
   // counter's thread (see WindowCounter::IncrementAsync), or on the caller's
@@ -60,14 +60,14 @@ class HourlyLimiter {
   // kUnavailable only in fail-closed mode when Redis fails. `done` must not
   // block.
   using DecisionCallback = std::function<void(Result<RateDecision>)>;
-  void CheckAsync(const std::string& scope, const std::string& bucket,
+  void CheckAsync(metrics::RateScope scope, const std::string& bucket,
                   int32_t limit, DecisionCallback done);
 
   // The denial of a bucket already known to be over `limit` in the current
   // window, decided from memory (no I/O, counted as "limited" like any other
   // refusal); nullopt when only the shared counter can tell. Does not count
   // the request otherwise.
-  std::optional<RateDecision> RememberedDenial(const std::string& scope,
+  std::optional<RateDecision> RememberedDenial(metrics::RateScope scope,
                                                const std::string& bucket,
                                                int32_t limit);
 
@@ -77,13 +77,12 @@ class HourlyLimiter {
     int64_t start;
   };
   Window CurrentWindow() const;
-  Result<RateDecision> Decide(const std::string& scope,
+  Result<RateDecision> Decide(metrics::RateScope scope,
                               const std::string& bucket, int32_t limit,
                               Window w, const Result<int64_t>& shared_count);
-  // The counter of `decision` in `scope`; one that counts nowhere for a
-  // scope that is not a metrics::RateScope label value.
+  // The counter of `decision` in `scope`.
   prometheus::Counter& DecisionCounter(metrics::Decision decision,
-                                       const std::string& scope);
+                                       metrics::RateScope scope);
 
   WindowCounter& shared_;
   const Clock& clock_;
@@ -102,7 +101,6 @@ class HourlyLimiter {
   // are stable and a racing double fill stores the same pointer.
   std::atomic<prometheus::Counter*> counters_[4][2] = {};
   std::atomic<prometheus::Counter*> remembered_[2] = {};  // [scope]
-  prometheus::Counter uncounted_;                         // registered nowhere
 };
 
 }  // namespace qs::ratelimit

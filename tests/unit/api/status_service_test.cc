@@ -185,7 +185,7 @@ TEST_F(StatusServiceTest, CachedValidKeyIsServedFromAnAddressOverItsBudget) {
     Handle(Call(auth::NewToken()), executor_);
     executor_.RunAll();
   }
-  ASSERT_TRUE(limiter_.RememberedDenial("address", std::string("a:") + kAddress,
+  ASSERT_TRUE(limiter_.RememberedDenial(metrics::RateScope::kAddress, std::string("a:") + kAddress,
                                         kAddressBudget));
   queries_.cached = true;
   auto again = Handle(Call(valid_), executor_);

@@ -62,12 +62,5 @@ TEST(MetricsTest, TheSeriesAlertsWatchExistFromTheStart) {
   }
 }
 
-TEST(MetricsTest, ARateScopeIsFoundByItsLabelValueOnly) {
-  EXPECT_EQ(RateScopeNamed("key"), RateScope::kKey);
-  EXPECT_EQ(RateScopeNamed("address"), RateScope::kAddress);
-  EXPECT_EQ(RateScopeNamed("Key"), std::nullopt);
-  EXPECT_EQ(RateScopeNamed(""), std::nullopt);
-}
-
 }  // namespace
 }  // namespace qs::metrics

@@ -30,7 +30,7 @@ class HourlyLimiterTest : public ::testing::Test {
   // unless held) gives before CheckAsync returns; a decision that has not
   // come by then fails the test.
   static Result<RateDecision> Ask(HourlyLimiter& limiter,
-                                  const std::string& scope,
+                                  metrics::RateScope scope,
                                   const std::string& bucket, int32_t limit) {
     std::optional<Result<RateDecision>> answer;
     limiter.CheckAsync(scope, bucket, limit,
@@ -42,7 +42,7 @@ class HourlyLimiterTest : public ::testing::Test {
     return std::move(*answer);
   }
   static Result<RateDecision> Ask(HourlyLimiter& limiter, int32_t limit) {
-    return Ask(limiter, "key", "k:1", limit);
+    return Ask(limiter, metrics::RateScope::kKey, "k:1", limit);
   }
 
   double Decisions(metrics::Decision decision) {
@@ -74,7 +74,7 @@ TEST_F(HourlyLimiterTest, DeniesOnceTheWindowIsSpent) {
 TEST_F(HourlyLimiterTest, BucketsAreCountedSeparately) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   EXPECT_TRUE(Ask(limiter, 1).value().allowed);
-  EXPECT_TRUE(Ask(limiter, "key", "k:2", 1).value().allowed);
+  EXPECT_TRUE(Ask(limiter, metrics::RateScope::kKey, "k:2", 1).value().allowed);
   EXPECT_FALSE(Ask(limiter, 1).value().allowed);
 }
 
@@ -193,7 +193,7 @@ TEST_F(HourlyLimiterTest, FailsClosedWhenConfigured) {
 
 TEST_F(HourlyLimiterTest, ScopeLabelsTheMetric) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
-  ASSERT_TRUE(Ask(limiter, "address", "a:203.0.113.9", 2).ok());
+  ASSERT_TRUE(Ask(limiter, metrics::RateScope::kAddress, "a:203.0.113.9", 2).ok());
   EXPECT_EQ(metrics_
                 .RateLimitDecision(metrics::Decision::kAllowed,
                                    metrics::RateScope::kAddress)
@@ -229,7 +229,7 @@ TEST_F(HourlyLimiterTest, RememberedDenialIsAnsweredInlineWithoutTheCounter) {
   }
   shared_.Hold(true);  // a count sent now would not answer
   bool answered = false;
-  limiter.CheckAsync("key", "k:1", 1, [&](Result<RateDecision> d) {
+  limiter.CheckAsync(metrics::RateScope::kKey, "k:1", 1, [&](Result<RateDecision> d) {
     answered = true;
     ASSERT_TRUE(d.ok());
     EXPECT_FALSE(d.value().allowed);
@@ -244,7 +244,7 @@ TEST_F(HourlyLimiterTest, LateCountIsDecidedInTheWindowOfTheRequest) {
   clock_.Set(kWindowStart + 3599);
   shared_.Hold(true);
   std::optional<Result<RateDecision>> answer;
-  limiter.CheckAsync("key", "k:1", 5,
+  limiter.CheckAsync(metrics::RateScope::kKey, "k:1", 5,
                      [&](Result<RateDecision> d) { answer = std::move(d); });
   EXPECT_FALSE(answer.has_value()) << "decided before the count answered";
   ASSERT_EQ(shared_.held(), 1u);
@@ -265,7 +265,7 @@ TEST_F(HourlyLimiterTest, HeldCountsAreDecidedInTheOrderTheCounterAnswers) {
   shared_.Hold(true);
   std::vector<Result<RateDecision>> answers;
   for (int i = 0; i < 3; ++i) {
-    limiter.CheckAsync("key", "k:1", 2, [&](Result<RateDecision> d) {
+    limiter.CheckAsync(metrics::RateScope::kKey, "k:1", 2, [&](Result<RateDecision> d) {
       answers.push_back(std::move(d));
     });
   }
@@ -294,7 +294,7 @@ TEST_F(HourlyLimiterTest, FailedCountThatAnswersLateFailsOpen) {
   HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
   shared_.Hold(true);
   std::optional<Result<RateDecision>> answer;
-  limiter.CheckAsync("key", "k:1", 5,
+  limiter.CheckAsync(metrics::RateScope::kKey, "k:1", 5,
                      [&](Result<RateDecision> d) { answer = std::move(d); });
   shared_.Fail(true);
   shared_.Release();
@@ -313,7 +313,7 @@ TEST_F(HourlyLimiterTest, ConcurrentRequestsAreAllowedExactlyTheLimit) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        limiter.CheckAsync("key", "k:1", kLimit, [&](Result<RateDecision> d) {
+        limiter.CheckAsync(metrics::RateScope::kKey, "k:1", kLimit, [&](Result<RateDecision> d) {
           if (!d.ok()) {
             ++failed;
           } else if (d.value().allowed) {
