@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.h"
 #include "fuzz/fuzz_check.h"
 #include "http/conditional.h"
 
@@ -40,16 +41,6 @@ bool IsEtagc(unsigned char c) {
 bool IsUrlSafe(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
          (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string Serialize(const EntityTag& tag) {
@@ -82,7 +73,7 @@ bool ContainsWaitAnyCase(std::string_view s) {
 
 void CheckIfNoneMatch(std::string_view header) {
   IfNoneMatch parsed = ParseIfNoneMatch(header);
-  QS_FUZZ_CHECK(parsed.any == (TrimOws(header) == "*"),
+  QS_FUZZ_CHECK(parsed.any == (qs::TrimBlanks(header) == "*"),
                 "* exactly for a value that is * between OWS");
   QS_FUZZ_CHECK(!parsed.any || parsed.tags.empty(), "* carries no tags");
   std::string list;

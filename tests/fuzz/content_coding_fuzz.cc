@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.h"
 #include "fuzz/fuzz_check.h"
 #include "http/content_coding.h"
 #include "support/content_decoders.h"
@@ -30,16 +31,6 @@ char Lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Whether `element` (trimmed) reads `<name> OWS ";" OWS ("q"|"Q") "="
 // "0" ["." 0*3"0"]` with `name` compared case-insensitively.
 bool RefusesExplicitly(std::string_view element, std::string_view name) {
@@ -47,9 +38,9 @@ bool RefusesExplicitly(std::string_view element, std::string_view name) {
   for (size_t i = 0; i < name.size(); ++i) {
     if (Lower(element[i]) != name[i]) return false;
   }
-  std::string_view rest = TrimOws(element.substr(name.size()));
+  std::string_view rest = qs::TrimBlanks(element.substr(name.size()));
   if (rest.empty() || rest[0] != ';') return false;
-  rest = TrimOws(rest.substr(1));
+  rest = qs::TrimBlanks(rest.substr(1));
   if (rest.size() < 3 || Lower(rest[0]) != 'q' || rest[1] != '=' ||
       rest[2] != '0') {
     return false;
@@ -65,7 +56,7 @@ void Refusals(std::string_view header, bool* gzip, bool* zstd) {
   *gzip = *zstd = false;
   while (true) {
     size_t comma = header.find(',');
-    std::string_view element = TrimOws(header.substr(0, comma));
+    std::string_view element = qs::TrimBlanks(header.substr(0, comma));
     *gzip = *gzip || RefusesExplicitly(element, "gzip") ||
             RefusesExplicitly(element, "x-gzip");
     *zstd = *zstd || RefusesExplicitly(element, "zstd");
