@@ -2,7 +2,9 @@
 
 #include <charconv>
 
+#include "api/conditional.h"
 #include "common/json_string.h"
+#include "common/sha256.h"
 
 namespace qs::api {
 namespace {
@@ -68,6 +70,21 @@ void RenderStatusBody(const StatusView& v, std::string* out) {
   s += "},\"data\":[";
   if (success) s += v.rows_json;
   s += "]}";
+}
+
+std::string RenderStatusEtag(const StatusView& v,
+                             std::string_view rows_digest) {
+  std::string computed;
+  if (rows_digest.empty() && !v.rows_json.empty()) {
+    computed = Sha256Hex(v.rows_json);
+    rows_digest = computed;
+  }
+  StatusView key = v;
+  key.request_id = {};
+  key.rows_json = rows_digest;
+  std::string text;
+  RenderStatusBody(key, &text);
+  return MakeEtag(text);
 }
 
 std::string RenderNotFoundBody() { return "{\"error\":\"STATUS_NOT_FOUND\"}"; }

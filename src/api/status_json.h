@@ -38,6 +38,15 @@ struct StatusView {
 // official SDK fails on a null paginate object) and have "data":[].
 void RenderStatusBody(const StatusView& v, std::string* out);
 
+// The ETag field value of the 200 body RenderStatusBody(v) gives: a weak
+// validator (MakeEtag) of that body without meta.request_id and with the
+// rows stood for by `rows_digest` (Sha256Hex of v.rows_json), so it covers
+// everything the body shows, the same on every instance, and costs a small
+// render and one short hash however large the page is. An empty
+// `rows_digest` with rows present is computed here (a store that did not
+// keep one). v.request_id is not read.
+std::string RenderStatusEtag(const StatusView& v, std::string_view rows_digest);
+
 // {"error":"STATUS_NOT_FOUND"}, the contract's 404 body.
 std::string RenderNotFoundBody();
 

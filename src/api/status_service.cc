@@ -1,5 +1,6 @@
 #include "api/status_service.h"
 
+#include "api/conditional.h"
 #include "api/pagination.h"
 #include "api/request_parser.h"
 #include "api/status_json.h"
@@ -16,6 +17,14 @@ constexpr char kLimitedDetail[] =
 constexpr metrics::RateScope kAddressScope = metrics::RateScope::kAddress;
 constexpr metrics::RateScope kKeyScope = metrics::RateScope::kKey;
 
+// An error answer after a credential was presented, with no rate headers.
+StatusReply ErrorReply(Error error) {
+  StatusReply reply;
+  reply.error = std::move(error);
+  reply.credential_given = true;
+  return reply;
+}
+
 RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
   return {d.limit, d.remaining, d.reset_seconds};
 }
@@ -28,6 +37,11 @@ struct StatusService::Flow {
   StatusRequest request;
   Executor* blocking;
   ReplyCallback done;
+  // If-None-Match, parsed; `conditional` when it names a tag or `*`.
+  IfNoneMatch condition;
+  bool conditional = false;
+  // The reply under way once the request is counted (rate headers set).
+  StatusReply reply;
 };
 
 StatusService::StatusService(auth::Authenticator& authenticator,
@@ -64,9 +78,15 @@ void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
 
 void StatusService::HandleAsync(StatusCall call, Executor& blocking,
                                 ReplyCallback done) {
-  auto flow = std::make_shared<Flow>(
-      Flow{std::move(call), StatusRequest{}, &blocking, std::move(done)});
+  auto flow = std::make_shared<Flow>();
+  flow->call = std::move(call);
+  flow->blocking = &blocking;
+  flow->done = std::move(done);
   const StatusCall& c = flow->call;
+  if (c.if_none_match) {
+    flow->condition = ParseIfNoneMatch(*c.if_none_match);
+    flow->conditional = flow->condition.any || !flow->condition.tags.empty();
+  }
 
   // 1. The json parameter.
   if (!c.json_param) {
@@ -141,8 +161,7 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
     Authenticated(flow, authenticator_.Authenticate(token));
   }));
   if (!queued) {
-    flow->done(StatusReply{
-        Error::Unavailable("worker queue full"), std::nullopt, true, {}, 0, 0});
+    flow->done(ErrorReply(Error::Unavailable("worker queue full")));
   }
 }
 
@@ -180,23 +199,109 @@ void StatusService::Authenticated(std::shared_ptr<Flow> flow,
                                   Result<auth::Principal> principal) {
   if (!principal.ok()) {
     if (principal.error().code != ErrorCode::kUnauthenticated) {
-      flow->done(StatusReply{principal.error(), std::nullopt, true, {}, 0, 0});
+      flow->done(ErrorReply(principal.error()));
       return;
     }
     return RefuseBeforeKey(flow, principal.error(), true);
   }
-  // 5. The key's hourly limit; the rest continues when Redis answers.
   auth::Principal who = principal.value();
-  limiter_.CheckAsync(kKeyScope, "k:" + std::to_string(who.key_id),
-                      who.rate_limit,
+  // A conditional request reads the status first: a 304 is free against the
+  // budget, so whether it is one decides how the request is counted.
+  if (flow->conditional) return ReadStatus(flow, who, /*then_count=*/false);
+  // 5. The key's hourly limit; the rest continues when Redis answers.
+  limiter_.CheckAsync(kKeyScope, KeyBucket(who), who.rate_limit,
                       [this, flow, who](Result<ratelimit::RateDecision> d) {
-                        Counted(flow, who, std::move(d));
+                        Counted(flow, who, std::move(d), std::nullopt);
+                      });
+}
+
+std::string StatusService::KeyBucket(const auth::Principal& who) {
+  return "k:" + std::to_string(who.key_id);
+}
+
+store::StatusLookup StatusService::LookupFor(const Flow& flow,
+                                             const auth::Principal& who) {
+  RowRange range = EffectiveRange(flow.request);
+  return {who.license_id, flow.request.schedule_id, range.first, range.last};
+}
+
+void StatusService::ReadStatus(std::shared_ptr<Flow> flow,
+                               const auth::Principal& who, bool then_count) {
+  // 6. The status and the page: from memory when cached and small enough to
+  // render here; otherwise on a blocking thread. A large cached page is
+  // still rendered on a worker (copying it here would hold up every other
+  // request waiting on the Redis pipeline), from the snapshot already found
+  // rather than by a second lookup.
+  constexpr size_t kRenderInlineBytes = 64 * 1024;
+  store::StatusLookup lookup = LookupFor(*flow, who);
+  store::SnapshotPtr big_cached;
+  if (auto cached = queries_.TryReadCached(lookup)) {
+    if (!cached->ok() ||
+        cached->value()->rows_json.size() <= kRenderInlineBytes) {
+      return StatusRead(flow, who, then_count, std::move(*cached));
+    }
+    big_cached = cached->value();
+  }
+  bool queued = flow->blocking->TrySubmit(
+      FlowTask(flow, [this, flow, who, then_count, lookup, big_cached] {
+        StatusRead(flow, who, then_count,
+                   big_cached ? Result<store::SnapshotPtr>(big_cached)
+                              : queries_.ReadStatus(lookup));
+      }));
+  if (!queued) {
+    StatusReply reply;
+    reply.error = Error::Unavailable("worker queue full");
+    reply.credential_given = true;
+    reply.license_id = who.license_id;
+    flow->done(std::move(reply));
+  }
+}
+
+void StatusService::StatusRead(std::shared_ptr<Flow> flow,
+                               const auth::Principal& who, bool counted,
+                               Result<store::SnapshotPtr> snapshot) {
+  if (counted) return Respond(flow, std::move(flow->reply), snapshot);
+  if (snapshot.ok()) {
+    PageLinks links = LinksFor(*flow, *snapshot.value());
+    std::string etag = RenderStatusEtag(ViewFor(*flow, *snapshot.value(), links),
+                                        snapshot.value()->rows_digest);
+    if (IfNoneMatchMatches(flow->condition, etag)) {
+      // Not modified: the budget is read, not spent; a spent one is a 429.
+      limiter_.PeekAsync(
+          kKeyScope, KeyBucket(who), who.rate_limit,
+          [flow, who, etag](Result<ratelimit::RateDecision> d) mutable {
+            StatusReply reply;
+            reply.credential_given = true;
+            reply.license_id = who.license_id;
+            if (!d.ok()) {
+              reply.error = d.error();
+            } else {
+              reply.rate = ToRateInfo(d.value());
+              if (d.value().allowed) {
+                reply.not_modified = true;
+                reply.etag = std::move(etag);
+              } else {
+                reply.error = Error::ResourceExhausted(kLimitedDetail);
+              }
+            }
+            flow->done(std::move(reply));
+          });
+      return;
+    }
+  }
+  // Modified, or an error to report (404 included): counted like any other
+  // request, and answered from what was read.
+  auto read = std::make_shared<Result<store::SnapshotPtr>>(std::move(snapshot));
+  limiter_.CheckAsync(kKeyScope, KeyBucket(who), who.rate_limit,
+                      [this, flow, who, read](Result<ratelimit::RateDecision> d) {
+                        Counted(flow, who, std::move(d), std::move(*read));
                       });
 }
 
 void StatusService::Counted(std::shared_ptr<Flow> flow,
                             const auth::Principal& who,
-                            Result<ratelimit::RateDecision> decision) {
+                            Result<ratelimit::RateDecision> decision,
+                            std::optional<Result<store::SnapshotPtr>> read) {
   StatusReply reply;
   reply.credential_given = true;
   reply.license_id = who.license_id;
@@ -209,36 +314,40 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
     reply.error = Error::ResourceExhausted(kLimitedDetail);
     return flow->done(std::move(reply));
   }
-
-  // 6. The status and the page: from memory when cached and small enough to
-  // render here; otherwise on a blocking thread.
-  RowRange range = EffectiveRange(flow->request);
-  store::StatusLookup lookup{who.license_id, flow->request.schedule_id,
-                             range.first, range.last};
+  flow->reply = std::move(reply);
+  if (!read) return ReadStatus(flow, who, /*then_count=*/true);
+  // Read before counting (a conditional request): rendered here, unless the
+  // page is large enough to belong on a worker.
   constexpr size_t kRenderInlineBytes = 64 * 1024;
-  // A large cached page is still rendered on a worker (copying it here would
-  // hold up every other request waiting on the Redis pipeline), from the
-  // snapshot already found rather than by a second lookup.
-  store::SnapshotPtr big_cached;
-  if (auto cached = queries_.TryReadCached(lookup)) {
-    if (!cached->ok() ||
-        cached->value()->rows_json.size() <= kRenderInlineBytes) {
-      return Respond(flow, std::move(reply), *cached);
+  if (read->ok() && read->value()->rows_json.size() > kRenderInlineBytes) {
+    auto snapshot = read->value();
+    bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, snapshot] {
+      Respond(flow, std::move(flow->reply), snapshot);
+    }));
+    if (!queued) {
+      flow->reply.error = Error::Unavailable("worker queue full");
+      flow->reply.rate.reset();
+      flow->done(std::move(flow->reply));
     }
-    big_cached = cached->value();
+    return;
   }
-  auto shared_reply = std::make_shared<StatusReply>(std::move(reply));
-  bool queued = flow->blocking->TrySubmit(
-      FlowTask(flow, [this, flow, shared_reply, lookup, big_cached] {
-        Respond(flow, std::move(*shared_reply),
-                big_cached ? Result<store::SnapshotPtr>(big_cached)
-                           : queries_.ReadStatus(lookup));
-      }));
-  if (!queued) {
-    shared_reply->error = Error::Unavailable("worker queue full");
-    shared_reply->rate.reset();
-    flow->done(std::move(*shared_reply));
-  }
+  Respond(flow, std::move(flow->reply), *read);
+}
+
+PageLinks StatusService::LinksFor(const Flow& flow,
+                                  const store::StatusSnapshot& s) const {
+  if (s.status != QueryStatusCode::kSuccess) return {};
+  return BuildPageLinks(flow.request, s.total_rows, options_.public_base_url);
+}
+
+StatusView StatusService::ViewFor(const Flow& flow,
+                                  const store::StatusSnapshot& s,
+                                  const PageLinks& links) {
+  return StatusView{flow.call.request_id, flow.request.schedule_id,
+                    s.status,             s.queries_ready,
+                    s.queries_total,      s.tasks_scheduled,
+                    s.tasks_running,      s.total_rows,
+                    s.rows_json,          &links};
 }
 
 void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
@@ -249,23 +358,11 @@ void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
     return flow->done(std::move(reply));
   }
   const store::StatusSnapshot& s = *snapshot.value();
-  PageLinks links;
-  if (s.status == QueryStatusCode::kSuccess) {
-    links =
-        BuildPageLinks(flow->request, s.total_rows, options_.public_base_url);
-  }
-  StatusView view{flow->call.request_id,
-                  flow->request.schedule_id,
-                  s.status,
-                  s.queries_ready,
-                  s.queries_total,
-                  s.tasks_scheduled,
-                  s.tasks_running,
-                  s.total_rows,
-                  s.rows_json,
-                  &links};
+  PageLinks links = LinksFor(*flow, s);
+  StatusView view = ViewFor(*flow, s, links);
   reply.body.reserve(512 + s.rows_json.size());
   RenderStatusBody(view, &reply.body);
+  reply.etag = RenderStatusEtag(view, s.rows_digest);
   reply.rows = s.rows_returned;
   metrics_.response_rows().Increment(static_cast<double>(s.rows_returned));
   flow->done(std::move(reply));

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "api/pagination.h"
+#include "api/status_json.h"
 #include "auth/authenticator.h"
 #include "common/executor.h"
 #include "common/status.h"
@@ -25,6 +27,9 @@ struct StatusServiceOptions {
 struct StatusCall {
   std::optional<std::string> json_param;     // raw (still percent-encoded)
   std::optional<std::string> authorization;  // the Authorization header
+  // The If-None-Match field value (several fields joined with ", "), or
+  // nullopt when the request has none.
+  std::optional<std::string> if_none_match;
   std::string client_address;                // resolved through trusted proxies
   std::string request_id;
   // When the edge gives up on the request (its deadline); work not started
@@ -55,6 +60,12 @@ struct StatusReply {
   std::string body;  // the 200 body (application/json)
   int64_t license_id = 0;
   int64_t rows = 0;
+  // On a 200 and a 304: the representation's weak validator, as the ETag
+  // field value (RenderStatusEtag).
+  std::string etag;
+  // The request's If-None-Match matched the current representation: answer
+  // 304 Not Modified, with no body. The budget was read, not spent.
+  bool not_modified = false;
 };
 
 // The endpoint's logic. Order of work, cheapest refusal first:
@@ -70,6 +81,10 @@ struct StatusReply {
 //  5. the key's hourly limit is counted (one Redis call, or none for a key
 //     already over it);
 //  6. the status is read (memory, or one PostgreSQL round trip on a worker).
+// A conditional request (If-None-Match naming a tag or `*`) swaps 5 and 6:
+// the status is read first, and when its ETag matches, the answer is 304
+// and the budget is only read (a 304 is free); a spent budget is 429 as
+// always. Otherwise it is counted and answered from what was read.
 // Refusals before a key is known (400 and 401) are counted against the
 // client address instead, and become 429 once the address is over its limit.
 //
@@ -108,8 +123,23 @@ class StatusService {
   // dropped, it answers kUnavailable through the flow.
   static Task FlowTask(const std::shared_ptr<Flow>& flow,
                        std::function<void()> run);
+  static std::string KeyBucket(const auth::Principal& who);
+  static store::StatusLookup LookupFor(const Flow& flow,
+                                       const auth::Principal& who);
+  // Reads the status (cached, or on a worker) and goes on with StatusRead.
+  void ReadStatus(std::shared_ptr<Flow> flow, const auth::Principal& who,
+                  bool then_count);
+  // `counted`: the request is already counted (flow->reply holds the rate);
+  // otherwise it is a conditional request to decide.
+  void StatusRead(std::shared_ptr<Flow> flow, const auth::Principal& who,
+                  bool counted, Result<store::SnapshotPtr> snapshot);
+  // `read`: the status, when it was read before counting.
   void Counted(std::shared_ptr<Flow> flow, const auth::Principal& who,
-               Result<ratelimit::RateDecision> decision);
+               Result<ratelimit::RateDecision> decision,
+               std::optional<Result<store::SnapshotPtr>> read);
+  PageLinks LinksFor(const Flow& flow, const store::StatusSnapshot& s) const;
+  static StatusView ViewFor(const Flow& flow, const store::StatusSnapshot& s,
+                            const PageLinks& links);
   void Respond(std::shared_ptr<Flow> flow, StatusReply reply,
                const Result<store::SnapshotPtr>& snapshot);
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "auth/sha256.h"
+#include "common/sha256.h"
 #include "auth/token.h"
 
 namespace qs::auth {

@@ -11,7 +11,7 @@
 
 #include "api/request_parser.h"
 #include "api/url_codec.h"
-#include "auth/sha256.h"
+#include "common/sha256.h"
 #include "auth/token.h"
 #include "common/ascii.h"
 #include "common/text.h"
@@ -174,7 +174,7 @@ Outcome KeyCreate(Context& ctx) {
   if (!db.ok()) return Failed(db.error());
   std::string token = auth::NewToken();
   auto id = db.value()->CreateKey(
-      *license, auth::Sha256Hex(token),
+      *license, Sha256Hex(token),
       limit ? std::optional<int32_t>(*limit) : std::nullopt, expires);
   if (!id.ok()) return Failed(id.error());
   ctx.out << token << "\n";
@@ -187,7 +187,7 @@ Outcome KeyRevoke(Context& ctx) {
   if (auto f = RejectUnknown(ctx.flags)) return f;
   auto db = Connect(ctx.config);
   if (!db.ok()) return Failed(db.error());
-  if (Status s = db.value()->RevokeKey(auth::Sha256Hex(token)); !s.ok()) {
+  if (Status s = db.value()->RevokeKey(Sha256Hex(token)); !s.ok()) {
     return Failed(s.error());
   }
   return std::nullopt;
@@ -286,7 +286,7 @@ Outcome Demo(Context& ctx) {
   }
   std::string token = auth::NewToken();
   auto key =
-      s.CreateKey(license, auth::Sha256Hex(token), std::nullopt, std::nullopt);
+      s.CreateKey(license, Sha256Hex(token), std::nullopt, std::nullopt);
   if (!key.ok()) return Failed(key.error());
   store::QueryPut running{
       license, "demo-running", QueryStatusCode::kRunning, 1, 3, {}};

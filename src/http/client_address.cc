@@ -1,6 +1,6 @@
 #include "http/client_address.h"
 
-#include "http/header_syntax.h"
+#include "common/header_syntax.h"
 
 namespace qs::http {
 namespace {

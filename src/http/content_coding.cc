@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "http/header_syntax.h"
+#include "common/header_syntax.h"
 
 namespace qs::http {
 namespace {

@@ -23,7 +23,7 @@ constexpr std::chrono::seconds kRequestDeadline{10};
 constexpr char kStatusRoute[] = "/query/status";
 constexpr char kExposedHeaders[] =
     "X-RateLimit-Limit, X-RateLimit-Remaining, RateLimit, RateLimit-Policy, "
-    "Retry-After, X-Request-Id";
+    "Retry-After, X-Request-Id, ETag";
 constexpr char kRealm[] = "Bearer realm=\"querystatus\"";
 
 // Everything the HTTP edge needs to finish one request, wherever it runs.
@@ -81,9 +81,17 @@ class Responder {
                  const std::string& client) {
     CommonHeaders(ex);
     if (!reply.error) {
+      // A 304 carries what a 200 would of the headers that describe the
+      // representation, and no body.
+      ex.reply.SetHeader("ETag", reply.etag);
+      ex.reply.SetHeader("Vary", "Accept-Encoding");
       RateHeaders(ex, *reply.rate);
-      Finish(ex, 200, reply.body, "application/json", reply.license_id,
-             reply.rows, client);
+      if (reply.not_modified) {
+        Finish(ex, 304, "", nullptr, reply.license_id, 0, client);
+      } else {
+        Finish(ex, 200, reply.body, "application/json", reply.license_id,
+               reply.rows, client);
+      }
       return;
     }
     const Error& error = *reply.error;
@@ -218,7 +226,7 @@ class Handler final : public GuardedHandler {
       ex->reply.SetHeader("Access-Control-Allow-Methods",
                 "GET, OPTIONS");
       ex->reply.SetHeader("Access-Control-Allow-Headers",
-                "Authorization");
+                          "Authorization, If-None-Match");
       ex->reply.SetHeader("Access-Control-Max-Age", "86400");
       s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
       return;
@@ -238,6 +246,7 @@ class Handler final : public GuardedHandler {
     call.request_id = ex->request_id;
     call.json_param = api::FindQueryParam(request.query(), "json", nullptr);
     call.authorization = request.Header("authorization");
+    call.if_none_match = request.CombinedHeader("if-none-match");
     call.client_address =
         ResolveClientAddress(client, request.CombinedHeader("x-forwarded-for"),
                              s.options.trusted_proxies);

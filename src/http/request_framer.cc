@@ -4,7 +4,7 @@
 
 #include "common/ascii.h"
 #include "common/text.h"
-#include "http/header_syntax.h"
+#include "common/header_syntax.h"
 
 namespace qs::http {
 namespace {

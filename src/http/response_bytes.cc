@@ -62,6 +62,12 @@ std::string SerializeResponse(int minor_version, int status,
     out += connection;
     out += "\r\n";
   }
+  // 204 and 304 have no content, and say nothing of its length: a
+  // Content-Length on a 304 would claim the 200's (RFC 9110 8.6).
+  if (status == 204 || status == 304) {
+    out += "\r\n";
+    return out;
+  }
   out += "Content-Length: ";
   out += std::to_string(body.size());
   out += "\r\n\r\n";

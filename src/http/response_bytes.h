@@ -17,9 +17,10 @@ using ResponseHeaders = std::vector<std::pair<std::string, std::string>>;
 std::string_view ReasonPhrase(int status);
 
 // "HTTP/1.<minor_version> <status> <reason>", then `headers` in order, then
-// "Connection: <connection>" unless it is empty, then Content-Length (a
-// response to a HEAD request would need the length without the body; the
-// service answers HEAD with 405, so it never writes one).
+// "Connection: <connection>" unless it is empty, then Content-Length and
+// `body` (neither for 204 and 304, which have no content; a response to a
+// HEAD request would need the length without the body; the service answers
+// HEAD with 405, so it never writes one).
 std::string SerializeResponse(int minor_version, int status,
                               const ResponseHeaders& headers,
                               std::string_view connection,

@@ -57,8 +57,24 @@ void HourlyLimiter::CheckAsync(metrics::RateScope scope,
   shared_.IncrementAsync(bucket, w.start, kWindowSeconds,
                          [this, scope, bucket, limit, w,
                           done = std::move(done)](Result<int64_t> count) {
-                           done(Decide(scope, bucket, limit, w, count));
+                           done(Decide(scope, bucket, limit, w, count,
+                                       /*peek=*/false));
                          });
+}
+
+void HourlyLimiter::PeekAsync(metrics::RateScope scope,
+                              const std::string& bucket, int32_t limit,
+                              DecisionCallback done) {
+  if (auto denied = RememberedDenial(scope, bucket, limit)) {
+    return done(*denied);
+  }
+  Window w = CurrentWindow();
+  shared_.ReadAsync(bucket, w.start, kWindowSeconds,
+                    [this, scope, bucket, limit, w,
+                     done = std::move(done)](Result<int64_t> count) {
+                      done(Decide(scope, bucket, limit, w, count,
+                                  /*peek=*/true));
+                    });
 }
 
 prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,
@@ -71,7 +87,7 @@ prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,
 
 Result<RateDecision> HourlyLimiter::Decide(
     metrics::RateScope scope, const std::string& bucket, int32_t limit,
-    Window w, const Result<int64_t>& shared_count) {
+    Window w, const Result<int64_t>& shared_count, bool peek) {
   const int64_t now = w.now;
   const int64_t window_start = w.start;
 
@@ -88,7 +104,8 @@ Result<RateDecision> HourlyLimiter::Decide(
     return Error::Unavailable("rate-limit counter failed: " +
                               shared_count.error().internal);
   } else {
-    count = local_.Increment(bucket, window_start);
+    count = peek ? local_.Read(bucket, window_start)
+                 : local_.Increment(bucket, window_start);
     d.failed_open = true;
     DecisionCounter(metrics::Decision::kFailOpen, scope).Increment();
 
@@ -115,7 +132,9 @@ Result<RateDecision> HourlyLimiter::Decide(
     }
   }
 
-  d.allowed = count <= limit;
+  // A count includes this request; a read does not, so it allows only
+  // while a request is left.
+  d.allowed = peek ? count < limit : count <= limit;
   d.remaining = Remaining(limit, count);
   // A fail-open decision is already counted as such; "limited" is added
   // when the local counter refuses, so refusals are never invisible.

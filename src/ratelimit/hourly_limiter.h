@@ -63,6 +63,15 @@ class HourlyLimiter {
   void CheckAsync(metrics::RateScope scope, const std::string& bucket,
                   int32_t limit, DecisionCallback done);
 
+  // The budget of `bucket` as it stands, without counting this request (a
+  // conditional request answered 304 is free): allowed while the count is
+  // below `limit`, so a spent budget (remaining 0) is a refusal. Answers as
+  // CheckAsync does, from memory for a bucket remembered over its limit,
+  // else after one read of the shared counter; when that fails, fail-open
+  // reads the local counter and fail-closed answers kUnavailable.
+  void PeekAsync(metrics::RateScope scope, const std::string& bucket,
+                 int32_t limit, DecisionCallback done);
+
   // The denial of a bucket already known to be over `limit` in the current
   // window, decided from memory (no I/O, counted as "limited" like any other
   // refusal); nullopt when only the shared counter can tell. Does not count
@@ -77,9 +86,11 @@ class HourlyLimiter {
     int64_t start;
   };
   Window CurrentWindow() const;
+  // `peek`: the count is the shared counter's read, not this request's.
   Result<RateDecision> Decide(metrics::RateScope scope,
                               const std::string& bucket, int32_t limit,
-                              Window w, const Result<int64_t>& shared_count);
+                              Window w, const Result<int64_t>& shared_count,
+                              bool peek);
   // The counter of `decision` in `scope`.
   prometheus::Counter& DecisionCounter(metrics::Decision decision,
                                        metrics::RateScope scope);

@@ -45,6 +45,15 @@ int64_t LocalWindowCounter::Increment(const std::string& bucket,
   return 1;
 }
 
+int64_t LocalWindowCounter::Read(const std::string& bucket,
+                                 int64_t window_start_unix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto window_it = windows_.find(window_start_unix);
+  if (window_it == windows_.end()) return 0;
+  auto it = window_it->second.find(bucket);
+  return it == window_it->second.end() ? 0 : it->second;
+}
+
 size_t LocalWindowCounter::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return total_;

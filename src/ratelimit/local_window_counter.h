@@ -29,6 +29,9 @@ class LocalWindowCounter {
   // Adds one to `bucket` in the window starting at `window_start_unix` and
   // returns the count after the increment (>= 1).
   int64_t Increment(const std::string& bucket, int64_t window_start_unix);
+  // The count of `bucket` in that window, without adding to it (0 when it
+  // has none).
+  int64_t Read(const std::string& bucket, int64_t window_start_unix) const;
 
   // Buckets held now, over all windows kept. For tests and metrics.
   size_t size() const;

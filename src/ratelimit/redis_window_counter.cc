@@ -467,6 +467,19 @@ void RedisWindowCounter::IncrementAsync(const std::string& bucket,
                                         int64_t window_start_unix,
                                         int64_t window_seconds,
                                         CountCallback done) {
+  Enqueue(bucket, window_start_unix, window_seconds, 1, std::move(done));
+}
+
+void RedisWindowCounter::ReadAsync(const std::string& bucket,
+                                   int64_t window_start_unix,
+                                   int64_t window_seconds, CountCallback done) {
+  Enqueue(bucket, window_start_unix, window_seconds, 0, std::move(done));
+}
+
+void RedisWindowCounter::Enqueue(const std::string& bucket,
+                                 int64_t window_start_unix,
+                                 int64_t window_seconds, int64_t count,
+                                 CountCallback done) {
   if (!config_error_.empty()) {
     incr_errors_.Increment();
     done(Error::Unavailable(config_error_));
@@ -476,7 +489,7 @@ void RedisWindowCounter::IncrementAsync(const std::string& bucket,
   Pending p{
       kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
       std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
-      std::move(done), now, std::nullopt};
+      count, std::move(done), now, std::nullopt};
   std::vector<Pending> answer_now;
   const char* refused = nullptr;
   bool wake = false;
@@ -602,7 +615,10 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
     index.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       auto [it, inserted] = index.emplace(batch[i].key, groups.size());
-      if (inserted) groups.push_back({&batch[i].key, &batch[i].expire_at, {}});
+      if (inserted) {
+        groups.push_back({&batch[i].key, &batch[i].expire_at, 0, {}});
+      }
+      groups[it->second].count += batch[i].count;
       groups[it->second].members.push_back(i);
     }
   }
@@ -612,10 +628,14 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
   auto fail_from = [&](size_t from, const Error& e) {
     for (size_t i = from; i < groups.size(); ++i) fail_group(groups[i], e);
   };
+  // In arrival order, each request sees the total as its own count (1, or
+  // 0 for a read) left it.
   auto hand_out = [&](const Group& g, int64_t total) {
-    const int64_t n = static_cast<int64_t>(g.members.size());
-    for (int64_t i = 0; i < n; ++i)
-      batch[g.members[i]].result = total - n + i + 1;
+    int64_t running = total - g.count;
+    for (size_t m : g.members) {
+      running += batch[m].count;
+      batch[m].result = running;
+    }
   };
 
   if (!io_conn_) io_conn_ = std::make_unique<Conn>();
@@ -623,15 +643,14 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
   if (Status s = EnsureConnected(conn, deadline); !s.ok()) return fail_from(0, s.error());
   if (groups.size() == 1) {
     const Group& g = groups[0];
-    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
-                                        static_cast<int64_t>(g.members.size()));
+    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at, g.count);
     if (!total.ok()) return fail_group(g, total.error());
     return hand_out(g, total.value());
   }
   std::vector<std::string> counts;
   counts.reserve(groups.size());
   for (const Group& g : groups) {
-    counts.push_back(std::to_string(g.members.size()));
+    counts.push_back(std::to_string(g.count));
     const std::string& n = counts.back();
     const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
                           g.key->c_str(), g.expire_at->c_str(),    n.c_str()};
@@ -666,8 +685,7 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
     if (c.kind == ReplyKind::kNoScript) {
       retry.push_back(i);
     } else if (c.total.ok()) {
-      counted_requests_.Increment(
-          static_cast<double>(groups[i].members.size()));
+      counted_requests_.Increment(static_cast<double>(groups[i].count));
       hand_out(groups[i], c.total.value());
     } else {
       fail_group(groups[i], c.total.error());
@@ -680,8 +698,7 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
       fail_group(g, s.error());
       continue;
     }
-    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at,
-                                        static_cast<int64_t>(g.members.size()));
+    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at, g.count);
     if (!total.ok()) {
       fail_group(g, total.error());
     } else {

@@ -100,6 +100,10 @@ class RedisWindowCounter final : public WindowCounter {
 
   void IncrementAsync(const std::string& bucket, int64_t window_start_unix,
                       int64_t window_seconds, CountCallback done) override;
+  // The same queue and pipeline: a read is a script call adding 0 (grouped
+  // with the bucket's counts when they are sent together).
+  void ReadAsync(const std::string& bucket, int64_t window_start_unix,
+                 int64_t window_seconds, CountCallback done) override;
 
   // PING through the pool, for the readiness probe. nullopt when Redis
   // answered.
@@ -136,9 +140,14 @@ class RedisWindowCounter final : public WindowCounter {
   Result<int64_t> IncrementOn(Conn& conn, const std::string& key,
                               const std::string& expire_at, int64_t count);
 
+  // Queues one count (1) or read (0) for the I/O thread.
+  void Enqueue(const std::string& bucket, int64_t window_start_unix,
+               int64_t window_seconds, int64_t count, CountCallback done);
+
   struct Pending {
     std::string key;
     std::string expire_at;
+    int64_t count;  // 1, or 0 for a read
     CountCallback done;
     SteadyTime queued;
     std::optional<Result<int64_t>> result;
@@ -147,6 +156,7 @@ class RedisWindowCounter final : public WindowCounter {
   struct Group {
     const std::string* key;
     const std::string* expire_at;
+    int64_t count;                // the members' counts, summed
     std::vector<size_t> members;  // indexes into the batch
   };
   static constexpr size_t kMaxBatchRequests = 1024;

@@ -24,6 +24,10 @@ class WindowCounter {
   virtual void IncrementAsync(const std::string& bucket,
                               int64_t window_start_unix, int64_t window_seconds,
                               CountCallback done) = 0;
+  // The count of `bucket` in that window as it stands, without adding to it
+  // (0 for a bucket not counted yet); answered as IncrementAsync answers.
+  virtual void ReadAsync(const std::string& bucket, int64_t window_start_unix,
+                         int64_t window_seconds, CountCallback done) = 0;
 };
 
 }  // namespace qs::ratelimit

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/sha256.h"
 #include "store/embedded/find_key_sql.h"
 #include "store/embedded/read_status_sql.h"
 
@@ -53,6 +54,7 @@ Result<SnapshotPtr> PgQueryStore::ReadStatus(const StatusLookup& lookup) {
   s.tasks_running = static_cast<int32_t>(*running);
   if (!rows.IsNull(0, 6)) {
     s.rows_json = rows.Text(0, 6);
+    s.rows_digest = Sha256Hex(s.rows_json);
     // Rows are contiguous from 0 (rows load keeps them so).
     int64_t last = std::min(lookup.last_row, s.total_rows - 1);
     s.rows_returned = std::max<int64_t>(0, last - lookup.first_row + 1);

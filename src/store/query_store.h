@@ -23,6 +23,9 @@ struct StatusSnapshot {
   // row-index order, ready to be placed between '[' and ']'. Empty unless the
   // status is SUCCESS.
   std::string rows_json;
+  // Sha256Hex(rows_json) when there are rows, else empty: what the ETag
+  // covers of the rows, computed once per read rather than per answer.
+  std::string rows_digest;
   int64_t rows_returned = 0;
   // The query stops being visible at this time (finished_at + the license's
   // retention); the maximum for a query that has not finished.

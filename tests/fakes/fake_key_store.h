@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "auth/sha256.h"
+#include "common/sha256.h"
 #include "store/key_store.h"
 
 namespace qs::testing {
@@ -26,7 +26,7 @@ class FakeKeyStore final : public store::KeyStore {
 
   void Add(const std::string& token, store::KeyRecord r) {
     std::lock_guard<std::mutex> lock(mu_);
-    keys_[auth::Sha256Hex(token)] = r;
+    keys_[Sha256Hex(token)] = r;
   }
   void FailWith(std::optional<Error> e) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -20,17 +20,11 @@ class FakeWindowCounter final : public ratelimit::WindowCounter {
  public:
   void IncrementAsync(const std::string& bucket, int64_t window_start,
                       int64_t window_seconds, CountCallback done) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++calls_[bucket];
-      last_window_start_ = window_start;
-      last_window_seconds_ = window_seconds;
-      if (hold_) {
-        held_.push_back({bucket, window_start, std::move(done)});
-        return;
-      }
-    }
-    done(Count(bucket, window_start));
+    Send(bucket, window_start, window_seconds, 1, std::move(done));
+  }
+  void ReadAsync(const std::string& bucket, int64_t window_start,
+                 int64_t window_seconds, CountCallback done) override {
+    Send(bucket, window_start, window_seconds, 0, std::move(done));
   }
 
   void Hold(bool hold) {
@@ -46,7 +40,7 @@ class FakeWindowCounter final : public ratelimit::WindowCounter {
       h = std::move(held_.front());
       held_.erase(held_.begin());
     }
-    h.done(Count(h.bucket, h.window_start));
+    h.done(Count(h.bucket, h.window_start, h.add));
     return true;
   }
   // Answers every held count, in order.
@@ -61,7 +55,8 @@ class FakeWindowCounter final : public ratelimit::WindowCounter {
     failing_ = failing;
   }
 
-  // Counts sent for `bucket` (each one a Redis command in production).
+  // Counts and reads sent for `bucket` (each one a Redis command in
+  // production).
   int calls(const std::string& bucket) const {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = calls_.find(bucket);
@@ -91,13 +86,31 @@ class FakeWindowCounter final : public ratelimit::WindowCounter {
   struct Held {
     std::string bucket;
     int64_t window_start = 0;
+    int64_t add = 1;
     CountCallback done;
   };
 
-  Result<int64_t> Count(const std::string& bucket, int64_t window_start) {
+  // A count (add 1) or a read (add 0), each one command in production.
+  void Send(const std::string& bucket, int64_t window_start,
+            int64_t window_seconds, int64_t add, CountCallback done) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++calls_[bucket];
+      last_window_start_ = window_start;
+      last_window_seconds_ = window_seconds;
+      if (hold_) {
+        held_.push_back({bucket, window_start, add, std::move(done)});
+        return;
+      }
+    }
+    done(Count(bucket, window_start, add));
+  }
+
+  Result<int64_t> Count(const std::string& bucket, int64_t window_start,
+                        int64_t add) {
     std::lock_guard<std::mutex> lock(mu_);
     if (failing_) return Error::Unavailable("redis: connection refused");
-    return ++counts_[{bucket, window_start}];
+    return counts_[{bucket, window_start}] += add;
   }
 
   mutable std::mutex mu_;

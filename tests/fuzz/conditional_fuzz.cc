@@ -20,19 +20,19 @@
 
 #include "common/text.h"
 #include "fuzz/fuzz_check.h"
-#include "http/conditional.h"
+#include "api/conditional.h"
 
 namespace {
 
-using qs::http::ClampWaitSeconds;
-using qs::http::EntityTag;
-using qs::http::IfNoneMatch;
-using qs::http::IfNoneMatchMatches;
-using qs::http::kMaxPreferWaitSeconds;
-using qs::http::MakeEtag;
-using qs::http::ParseEntityTag;
-using qs::http::ParseIfNoneMatch;
-using qs::http::ParsePreferWait;
+using qs::api::ClampWaitSeconds;
+using qs::api::EntityTag;
+using qs::api::IfNoneMatch;
+using qs::api::IfNoneMatchMatches;
+using qs::api::kMaxPreferWaitSeconds;
+using qs::api::MakeEtag;
+using qs::api::ParseEntityTag;
+using qs::api::ParseIfNoneMatch;
+using qs::api::ParsePreferWait;
 
 bool IsEtagc(unsigned char c) {
   return c == 0x21 || (c >= 0x23 && c <= 0x7E) || c >= 0x80;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,7 @@ namespace {
 
 using qs::testing::CountAndWait;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 
 constexpr int64_t kWindow = 3600;
 
@@ -175,6 +177,53 @@ TEST_F(RedisWindowCounterTest, WindowsAreCountedSeparately) {
   EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 1);
   EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 2);
   EXPECT_EQ(CountAndWait(counter, bucket, ws + kWindow, kWindow).value(), 1);
+}
+
+TEST_F(RedisWindowCounterTest, AReadAnswersTheCountWithoutAddingToIt) {
+  RedisWindowCounter counter(options_, metrics_);
+  const std::string bucket = UniqueBucket("read");
+  const int64_t ws = CurrentWindowStart();
+  auto read = [&] {
+    return CountAndWait(counter, bucket, ws, kWindow, seconds(10), true)
+        .value();
+  };
+  EXPECT_EQ(read(), 0);
+  EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 1);
+  EXPECT_EQ(read(), 1);
+  EXPECT_EQ(read(), 1);
+  EXPECT_EQ(CountAndWait(counter, bucket, ws, kWindow).value(), 2);
+  // A read leaves a key that expires like any count's.
+  const std::string other = UniqueBucket("read-only");
+  EXPECT_EQ(
+      CountAndWait(counter, other, ws, kWindow, seconds(10), true).value(), 0);
+  Reply ttl = Admin({"TTL", Key(other, ws)});
+  ASSERT_TRUE(ttl);
+  EXPECT_GT(ttl->integer, 0);
+}
+
+TEST_F(RedisWindowCounterTest, ReadsSentWithCountsSeeTheCountsBeforeThem) {
+  RedisWindowCounter counter(options_, metrics_);
+  const std::string bucket = UniqueBucket("mixed");
+  const int64_t ws = CurrentWindowStart();
+  // Sent together, so the I/O thread groups them: count, read, count, read.
+  std::vector<std::promise<Result<int64_t>>> answers(4);
+  for (int i = 0; i < 4; ++i) {
+    auto done = [&answers, i](Result<int64_t> r) {
+      answers[i].set_value(std::move(r));
+    };
+    if (i % 2 == 0) {
+      counter.IncrementAsync(bucket, ws, kWindow, done);
+    } else {
+      counter.ReadAsync(bucket, ws, kWindow, done);
+    }
+  }
+  std::vector<int64_t> got;
+  for (auto& a : answers) {
+    auto f = a.get_future();
+    ASSERT_EQ(f.wait_for(seconds(10)), std::future_status::ready);
+    got.push_back(f.get().value());
+  }
+  EXPECT_EQ(got, (std::vector<int64_t>{1, 1, 2, 2}));
 }
 
 TEST_F(RedisWindowCounterTest, ReloadsAScriptFlushedFromRedis) {

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "auth/sha256.h"
+#include "common/sha256.h"
 #include "auth/token.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_key_store.h"

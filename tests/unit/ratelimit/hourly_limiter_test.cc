@@ -44,6 +44,17 @@ class HourlyLimiterTest : public ::testing::Test {
   static Result<RateDecision> Ask(HourlyLimiter& limiter, int32_t limit) {
     return Ask(limiter, metrics::RateScope::kKey, "k:1", limit);
   }
+  // The same for a read of the budget (PeekAsync).
+  static Result<RateDecision> Peek(HourlyLimiter& limiter, int32_t limit) {
+    std::optional<Result<RateDecision>> answer;
+    limiter.PeekAsync(metrics::RateScope::kKey, "k:1", limit,
+                      [&](Result<RateDecision> d) { answer = std::move(d); });
+    if (!answer) {
+      ADD_FAILURE() << "PeekAsync did not answer inline";
+      return Error::Internal("no decision");
+    }
+    return std::move(*answer);
+  }
 
   double Decisions(metrics::Decision decision) {
     return metrics_.RateLimitDecision(decision, metrics::RateScope::kKey)
@@ -394,6 +405,45 @@ TEST(OverLimitMemoryTest, StaysBoundedAndKeepsWhatItKnows) {
     fresh += memory.KnownOver("n:" + std::to_string(i), 7200, 5) ? 1 : 0;
   }
   EXPECT_GE(fresh, 80u);
+}
+
+TEST_F(HourlyLimiterTest, APeekShowsTheBudgetWithoutSpendingIt) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  ASSERT_TRUE(Ask(limiter, 3).ok());
+  for (int i = 0; i < 4; ++i) {
+    auto d = Peek(limiter, 3);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d.value().allowed);
+    EXPECT_EQ(d.value().remaining, 2);
+  }
+  EXPECT_EQ(Ask(limiter, 3).value().remaining, 1);
+}
+
+TEST_F(HourlyLimiterTest, APeekAtASpentBudgetIsARefusal) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Ask(limiter, 2).value().allowed);
+  auto d = Peek(limiter, 2);  // count 2 of 2: nothing left
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d.value().allowed);
+  EXPECT_EQ(d.value().remaining, 0);
+}
+
+TEST_F(HourlyLimiterTest, APeekWhileRedisFailsReadsTheLocalCountWhenFailingOpen) {
+  HourlyLimiter limiter(shared_, clock_, FailureMode::kOpen, metrics_);
+  shared_.Fail(true);
+  ASSERT_TRUE(Ask(limiter, 2).value().failed_open);  // local count 1
+  auto d = Peek(limiter, 2);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d.value().failed_open);
+  EXPECT_TRUE(d.value().allowed);
+  EXPECT_EQ(d.value().remaining, 1);
+  // Fail-closed refuses a read as it refuses a count.
+  HourlyLimiter closed(shared_, clock_, FailureMode::kClosed, metrics_);
+  std::optional<Result<RateDecision>> answer;
+  closed.PeekAsync(metrics::RateScope::kKey, "k:1", 2,
+                   [&](Result<RateDecision> r) { answer = std::move(r); });
+  ASSERT_TRUE(answer);
+  EXPECT_FALSE(answer->ok());
 }
 
 TEST(OverLimitMemoryTest, OffWhenSizedZero) {

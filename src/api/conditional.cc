@@ -1,13 +1,13 @@
-#include "http/conditional.h"
+#include "api/conditional.h"
 
 #include <cstddef>
 
-#include "auth/sha256.h"
+#include "common/sha256.h"
 #include "common/ascii.h"
 #include "common/text.h"
-#include "http/header_syntax.h"
+#include "common/header_syntax.h"
 
-namespace qs::http {
+namespace qs::api {
 namespace {
 
 // etagc = %x21 / %x23-7E / obs-text
@@ -167,7 +167,7 @@ std::optional<int64_t> ParseDeltaSeconds(std::string_view s) {
 
 std::string MakeEtag(std::string_view representation_key) {
   constexpr size_t kDigestBytes = 24;  // 192 bits: 32 base64url characters
-  std::string hex = qs::auth::Sha256Hex(representation_key);
+  std::string hex = Sha256Hex(representation_key);
   unsigned char bytes[kDigestBytes];
   for (size_t i = 0; i < kDigestBytes; ++i) {
     bytes[i] =
@@ -275,4 +275,4 @@ int ClampWaitSeconds(int64_t requested, int max_wait_seconds) {
   return static_cast<int>(requested);
 }
 
-}  // namespace qs::http
+}  // namespace qs::api

@@ -1,10 +1,10 @@
-#include "auth/sha256.h"
+#include "common/sha256.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace qs::auth {
+namespace qs {
 namespace {
 
 // FIPS 180-4 / NIST CSRC example vectors.
@@ -63,4 +63,4 @@ TEST(Sha256Test, HandlesEmbeddedNulBytes) {
 }
 
 }  // namespace
-}  // namespace qs::auth
+}  // namespace qs

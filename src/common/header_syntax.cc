@@ -1,8 +1,8 @@
-#include "http/header_syntax.h"
+#include "common/header_syntax.h"
 
 #include "common/ascii.h"
 
-namespace qs::http {
+namespace qs {
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
@@ -19,4 +19,4 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace qs::http
+}  // namespace qs

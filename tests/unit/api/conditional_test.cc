@@ -1,11 +1,11 @@
-#include "http/conditional.h"
+#include "api/conditional.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace qs::http {
+namespace qs::api {
 namespace {
 
 std::vector<std::string> Opaques(const IfNoneMatch& parsed) {
@@ -235,4 +235,4 @@ TEST(PreferWaitTest, ClampKeepsTheWaitBetweenOneAndTheMaximum) {
 }
 
 }  // namespace
-}  // namespace qs::http
+}  // namespace qs::api

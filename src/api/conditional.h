@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace qs::http {
+namespace qs::api {
 
 // The weak validator of a representation, as the ETag field value:
 // W/"<tag>", where <tag> is 32 characters of [A-Za-z0-9_-], the base64url
@@ -97,4 +97,4 @@ std::optional<int64_t> ParsePreferWait(std::string_view prefer_header);
 // once must test for 0 before calling.
 int ClampWaitSeconds(int64_t requested, int max_wait_seconds);
 
-}  // namespace qs::http
+}  // namespace qs::api

@@ -1,11 +1,11 @@
-#include "auth/sha256.h"
+#include "common/sha256.h"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
-namespace qs::auth {
+namespace qs {
 namespace {
 
 // Our own implementation rather than OpenSSL's: the dependency set is fixed,
@@ -98,4 +98,4 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-}  // namespace qs::auth
+}  // namespace qs

@@ -7,7 +7,7 @@
 
 #include "common/text.h"
 
-namespace qs::http {
+namespace qs {
 
 // OWS = *( SP / HTAB )
 bool IsOws(char c);
@@ -25,4 +25,4 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // ForEachCommaSeparated (common/text.h): elements OWS-trimmed, empty ones
 // included.
 
-}  // namespace qs::http
+}  // namespace qs
