@@ -50,31 +50,30 @@ std::optional<RateDecision> HourlyLimiter::RememberedDenial(
 void HourlyLimiter::CheckAsync(metrics::RateScope scope,
                                const std::string& bucket, int32_t limit,
                                DecisionCallback done) {
-  if (auto denied = RememberedDenial(scope, bucket, limit)) {
-    return done(*denied);
-  }
-  Window w = CurrentWindow();
-  shared_.IncrementAsync(bucket, w.start, kWindowSeconds,
-                         [this, scope, bucket, limit, w,
-                          done = std::move(done)](Result<int64_t> count) {
-                           done(Decide(scope, bucket, limit, w, count,
-                                       /*peek=*/false));
-                         });
+  Ask(scope, bucket, limit, /*peek=*/false, std::move(done));
 }
 
 void HourlyLimiter::PeekAsync(metrics::RateScope scope,
                               const std::string& bucket, int32_t limit,
                               DecisionCallback done) {
+  Ask(scope, bucket, limit, /*peek=*/true, std::move(done));
+}
+
+void HourlyLimiter::Ask(metrics::RateScope scope, const std::string& bucket,
+                        int32_t limit, bool peek, DecisionCallback done) {
   if (auto denied = RememberedDenial(scope, bucket, limit)) {
     return done(*denied);
   }
   Window w = CurrentWindow();
-  shared_.ReadAsync(bucket, w.start, kWindowSeconds,
-                    [this, scope, bucket, limit, w,
-                     done = std::move(done)](Result<int64_t> count) {
-                      done(Decide(scope, bucket, limit, w, count,
-                                  /*peek=*/true));
-                    });
+  auto decide = [this, scope, bucket, limit, w, peek,
+                 done = std::move(done)](Result<int64_t> count) {
+    done(Decide(scope, bucket, limit, w, count, peek));
+  };
+  if (peek) {
+    shared_.ReadAsync(bucket, w.start, kWindowSeconds, std::move(decide));
+  } else {
+    shared_.IncrementAsync(bucket, w.start, kWindowSeconds, std::move(decide));
+  }
 }
 
 prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,

@@ -86,6 +86,9 @@ class HourlyLimiter {
     int64_t start;
   };
   Window CurrentWindow() const;
+  // CheckAsync (a count) or PeekAsync (`peek`: a read).
+  void Ask(metrics::RateScope scope, const std::string& bucket, int32_t limit,
+           bool peek, DecisionCallback done);
   // `peek`: the count is the shared counter's read, not this request's.
   Result<RateDecision> Decide(metrics::RateScope scope,
                               const std::string& bucket, int32_t limit,

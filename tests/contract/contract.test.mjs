@@ -761,6 +761,115 @@ describe("querystatus contract", () => {
   });
 
   // ============================================================ rate limits
+  describe("conditional requests (ETag, If-None-Match, 304)", () => {
+    const TAG = /^W\/"[A-Za-z0-9_-]{1,64}"$/;
+
+    it("every 200 carries a weak ETag and Vary: Accept-Encoding; the tag leaves out request_id", async () => {
+      const a = await call({ json: { schedule_id: fx.s250, offset_start: 0, offset_end: 9 }, token: fx.keyA });
+      const b = await call({ json: { schedule_id: fx.s250, offset_start: 0, offset_end: 9 }, token: fx.keyA });
+      expectStatus(a, 200);
+      expectStatus(b, 200);
+      assert.match(header(a, "ETag"), TAG);
+      assert.equal(header(a, "Vary"), "Accept-Encoding");
+      assert.notEqual(a.json.meta.request_id, b.json.meta.request_id);
+      assert.equal(header(a, "ETag"), header(b, "ETag"));
+      // Another page is another representation.
+      const other = await call({ json: { schedule_id: fx.s250, offset_start: 10, offset_end: 19 }, token: fx.keyA });
+      assert.notEqual(header(other, "ETag"), header(a, "ETag"));
+    });
+
+    it("a change to the query gives a new tag, and the old one then gets a full 200", async () => {
+      const id = newScheduleId("etagchange");
+      putQuery(env, { license: fx.licA, scheduleId: id, status: "RUNNING", ready: 1, total: 4 });
+      const before = await call({ json: { schedule_id: id }, token: fx.keyA });
+      expectStatus(before, 200);
+      putQuery(env, { license: fx.licA, scheduleId: id, status: "RUNNING", ready: 2, total: 4 });
+      let after;
+      const deadline = Date.now() + 2000;
+      do {
+        after = await call({ json: { schedule_id: id }, token: fx.keyA, headers: { "If-None-Match": header(before, "ETag") } });
+        if (after.status === 200) break;
+        await sleep(50);
+      } while (Date.now() < deadline);
+      expectStatus(after, 200);
+      assert.equal(after.json.meta.progress.queries_ready, 2);
+      assert.notEqual(header(after, "ETag"), header(before, "ETag"));
+    });
+
+    it("a matching If-None-Match is 304 with no body and the headers of the contract", async () => {
+      const full = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
+      const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(full, "ETag") } });
+      expectStatus(res, 304);
+      assert.equal(res.body, "");
+      assert.equal(header(res, "ETag"), header(full, "ETag"));
+      assert.equal(header(res, "Vary"), "Accept-Encoding");
+      assert.equal(header(res, "Cache-Control"), "no-store");
+      assert.equal(header(res, "Access-Control-Allow-Origin"), "*");
+      assert.ok(header(res, "X-Request-Id"));
+      for (const h of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "RateLimit", "RateLimit-Policy"]) {
+        assert.ok(header(res, h) !== undefined, `304 lacks ${h}`);
+      }
+      assert.equal(header(res, "Content-Length"), undefined, "a 304 claims no length");
+    });
+
+    it("a 304 is free: X-RateLimit-Remaining does not move, the next 200 costs one", async () => {
+      const key = createKey(env, { license: fx.licA, rateLimit: 10 });
+      await awayFromWindowEdge();
+      const full = await call({ json: { schedule_id: fx.running }, token: key });
+      expectStatus(full, 200);
+      assert.equal(intHeader(full, "X-RateLimit-Remaining"), 9);
+      for (let i = 0; i < 5; i++) {
+        const res = await call({ json: { schedule_id: fx.running }, token: key, headers: { "If-None-Match": header(full, "ETag") } });
+        expectStatus(res, 304);
+        assert.equal(intHeader(res, "X-RateLimit-Remaining"), 9);
+        assert.equal(intHeader(res, "X-RateLimit-Limit"), 10);
+      }
+      const next = await call({ json: { schedule_id: fx.running }, token: key });
+      assert.equal(intHeader(next, "X-RateLimit-Remaining"), 8);
+    });
+
+    it("lists, * and the strong form match by weak comparison; a list without the tag is a 200", async () => {
+      const full = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
+      const etag = header(full, "ETag");
+      const strong = etag.slice(2);
+      for (const inm of ["*", strong, `"nope", ${etag}`, `W/"nope",${strong}`, ` ${etag} `]) {
+        const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": inm } });
+        expectStatus(res, 304);
+      }
+      for (const inm of ['"nope"', `W/"x", "y"`, "garbage", ""]) {
+        const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": inm } });
+        expectStatus(res, 200);
+      }
+    });
+
+    it("a key over its limit gets 429, not 304", async () => {
+      const key = createKey(env, { license: fx.licA, rateLimit: 2 });
+      await awayFromWindowEdge();
+      let etag;
+      for (let i = 0; i < 2; i++) etag = header(await call({ json: { schedule_id: fx.running }, token: key }), "ETag");
+      const res = await call({ json: { schedule_id: fx.running }, token: key, headers: { "If-None-Match": etag } });
+      expectStatus(res, 429);
+      assert.equal(intHeader(res, "X-RateLimit-Remaining"), 0);
+      assert.ok(intHeader(res, "Retry-After") >= 1);
+    });
+
+    it("validation and authentication come first: 400, 401 and 404 whatever If-None-Match says", async () => {
+      const inm = { "If-None-Match": "*" };
+      expectStatus(await call({ rawJson: "{not json", token: fx.keyA, headers: inm, xff: freshAddress() }), 400);
+      expectStatus(await call({ json: { schedule_id: fx.running }, headers: inm, xff: freshAddress() }), 401);
+      expectStatus(await call({ json: { schedule_id: newScheduleId("none") }, token: fx.keyA, headers: inm }), 404);
+    });
+
+    it("browsers may send If-None-Match and read ETag (CORS)", async () => {
+      const pre = await call({ method: "OPTIONS", json: { schedule_id: fx.running } });
+      const allowed = header(pre, "Access-Control-Allow-Headers").split(",").map((x) => x.trim().toLowerCase());
+      assert.ok(allowed.includes("if-none-match"), `Allow-Headers ${allowed}`);
+      const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
+      const exposed = header(res, "Access-Control-Expose-Headers").split(",").map((x) => x.trim().toLowerCase());
+      assert.ok(exposed.includes("etag"), `Expose-Headers ${exposed}`);
+    });
+  });
+
   describe("rate limits", () => {
     it("X-RateLimit-Remaining decreases by one per request of a key", async () => {
       const key = createKey(env, { license: fx.licA });
@@ -908,6 +1017,16 @@ describe("querystatus contract", () => {
           assert.deepEqual(Object.keys(decoded), ["schedule_id", "offset_start", "offset_end"]);
         }
       }
+    });
+
+    it("the same state has the same ETag on every instance, and each answers the other's tag with 304", async () => {
+      const a = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
+      const b = await call({ srv: base, json: { schedule_id: fx.running }, token: fx.keyA });
+      expectStatus(a, 200);
+      expectStatus(b, 200);
+      assert.equal(header(a, "ETag"), header(b, "ETag"));
+      expectStatus(await call({ srv: base, json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(a, "ETag") } }), 304);
+      expectStatus(await call({ json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(b, "ETag") } }), 304);
     });
 
     it("X-Forwarded-For from a peer that is not a trusted proxy is ignored", async () => {

@@ -142,7 +142,7 @@ std::string Cli::NewKey(const std::string& license, int rate_limit) const {
 Service::Service(const TestEnv& env, const std::string& database_url,
                  const std::string& redis_url,
                  std::vector<std::string> extra_flags)
-    : port_(FreePort()), admin_port_(FreePort()) {
+    : port_(FreePort()), admin_port_(FreePort(port_)) {
   log_path_ = "/tmp/qs-it-service-" + RandomSuffix() + ".log";
   std::vector<std::string> argv{
       env.binary,       "serve",

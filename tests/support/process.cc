@@ -158,7 +158,15 @@ int ChildProcess::Wait(std::chrono::milliseconds timeout) {
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
 }
 
-int FreePort() {
+int FreePort(int unlike) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    int port = AnyFreePort();
+    if (port != unlike) return port;
+  }
+  return AnyFreePort();
+}
+
+int AnyFreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -45,8 +45,11 @@ class ChildProcess {
   bool reaped_ = false;
 };
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
-int FreePort();
+// A TCP port on 127.0.0.1 that nothing listens on right now, other than
+// `unlike` (the kernel may hand a port just released out again at once, so
+// two ports asked for in a row may be the same).
+int FreePort(int unlike = -1);
+int AnyFreePort();
 
 // Reads a whole file.
 std::string ReadFile(const std::string& path);

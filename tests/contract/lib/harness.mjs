@@ -205,16 +205,29 @@ export function setQueue(env, license, scheduled, running) {
 
 // --------------------------------------------------------------------- ports
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+export async function freePort() {
+  return (await freePorts(1))[0];
+}
+
+// `n` distinct free loopback ports: every listener is held until all are
+// taken, so the kernel cannot hand the same port out twice (a port closed
+// before the next is asked for may come back at once).
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      srv.unref();
+      await new Promise((resolve, reject) => {
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", resolve);
+      });
+      servers.push(srv);
+    }
+    return servers.map((srv) => srv.address().port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
 }
 
 // -------------------------------------------------------------------- serve
@@ -225,8 +238,7 @@ export function freePort() {
  * Returns {port, adminPort, proc, logPath, log(), stop(), exited}.
  */
 export async function startServer(env, { name, args = [], databaseUrl, redisUrl, waitFor = "/readyz", trustedProxies = "127.0.0.1/32" } = {}) {
-  const port = await freePort();
-  const adminPort = await freePort();
+  const [port, adminPort] = await freePorts(2);
   const logPath = path.join(logDirectory(), `serve-${name || port}.log`);
   const logFd = fs.openSync(logPath, "a");
   const fullArgs = [

@@ -8,29 +8,16 @@
 
 #include "api/status_service.h"
 #include "auth/token.h"
-#include "fakes/fake_clock.h"
-#include "fakes/fake_key_store.h"
-#include "fakes/fake_query_store.h"
-#include "fakes/fake_window_counter.h"
-#include "fakes/manual_executor.h"
+#include "fakes/status_service_rig.h"
 
 namespace qs::api {
 namespace {
 
-using qs::testing::FakeClock;
-using qs::testing::FakeKeyStore;
-using qs::testing::FakeQueryStore;
-using qs::testing::FakeWindowCounter;
-using qs::testing::ManualExecutor;
-
 constexpr int32_t kKeyLimit = 3;
 
-class ConditionalStatusTest : public ::testing::Test {
+class ConditionalStatusTest : public qs::testing::StatusServiceRig {
  protected:
-  ConditionalStatusTest()
-      : authenticator_(keys_, clock_, metrics_, {}),
-        limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
-        service_(authenticator_, limiter_, queries_, metrics_, {5, ""}) {
+  ConditionalStatusTest() : StatusServiceRig({5, ""}) {
     store::KeyRecord k;
     k.key_id = 7;
     k.license_id = 3;
@@ -70,15 +57,6 @@ class ConditionalStatusTest : public ::testing::Test {
   }
 
   const std::string token_ = auth::NewToken();
-  FakeClock clock_;
-  metrics::Metrics metrics_;
-  FakeKeyStore keys_;
-  FakeWindowCounter counter_;
-  FakeQueryStore queries_;
-  auth::Authenticator authenticator_;
-  ratelimit::HourlyLimiter limiter_;
-  StatusService service_;
-  ManualExecutor executor_;
 };
 
 TEST_F(ConditionalStatusTest, EveryOkAnswerCarriesAWeakTagOfTheContractsShape) {

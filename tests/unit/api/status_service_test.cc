@@ -22,6 +22,7 @@
 #include "fakes/fake_query_store.h"
 #include "fakes/fake_window_counter.h"
 #include "fakes/manual_executor.h"
+#include "fakes/status_service_rig.h"
 
 namespace qs::api {
 namespace {
@@ -54,13 +55,9 @@ struct Answer {
   }
 };
 
-class StatusServiceTest : public ::testing::Test {
+class StatusServiceTest : public qs::testing::StatusServiceRig {
  protected:
-  StatusServiceTest()
-      : authenticator_(keys_, clock_, metrics_, {}),
-        limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
-        service_(authenticator_, limiter_, queries_, metrics_,
-                 {kAddressBudget, ""}) {
+  StatusServiceTest() : StatusServiceRig({kAddressBudget, ""}) {
     store::KeyRecord k;
     k.key_id = 7;
     k.license_id = 3;
@@ -92,15 +89,6 @@ class StatusServiceTest : public ::testing::Test {
   }
 
   const std::string valid_ = auth::NewToken();
-  FakeClock clock_;
-  metrics::Metrics metrics_;
-  FakeKeyStore keys_;
-  FakeWindowCounter counter_;
-  FakeQueryStore queries_;
-  auth::Authenticator authenticator_;
-  ratelimit::HourlyLimiter limiter_;
-  StatusService service_;
-  ManualExecutor executor_;
 };
 
 TEST_F(StatusServiceTest, BadJsonIsRefusedBeforeTheCredentialIsLookedAt) {
