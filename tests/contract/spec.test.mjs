@@ -202,18 +202,31 @@ const rateHeaders = [
   ["RateLimit-Policy", '"hourly";q=5000;w=3600'],
   ["RateLimit", '"hourly";r=4999;t=100'],
 ];
-const good200 = () => fakeResponse(200, [["Content-Type", "application/json"], ...everyHeaders, ...rateHeaders], running({ request_id: "abc123" }));
+const representationHeaders = [
+  ["ETag", 'W/"q3Zk4mD0oQe0w5d1m8yP2TnUcYb9aH7x"'],
+  ["Vary", "Accept-Encoding"],
+];
+const good200 = () => fakeResponse(200, [["Content-Type", "application/json"], ...representationHeaders, ...everyHeaders, ...rateHeaders], running({ request_id: "abc123" }));
 
 describe("check(): the response gate", () => {
   it("accepts a conforming 200", () => {
     assert.ok(check(good200()));
   });
   it("rejects a response missing a required header", () => {
-    for (const name of ["X-Request-Id", "Access-Control-Allow-Origin", "Cache-Control", "X-RateLimit-Limit", "RateLimit"]) {
+    for (const name of ["X-Request-Id", "Access-Control-Allow-Origin", "Cache-Control", "X-RateLimit-Limit", "RateLimit", "ETag", "Vary"]) {
       const r = good200();
       const i = r.rawHeaders.indexOf(name);
       r.rawHeaders.splice(i, 2);
       assert.throws(() => check(r), new RegExp(`missing header ${name}`));
+    }
+  });
+  it("accepts a conforming 304 and rejects a strong or over-long ETag", () => {
+    const ok304 = () => fakeResponse(304, [...representationHeaders, ...everyHeaders, ...rateHeaders], "");
+    assert.equal(check(ok304()), null);
+    for (const bad of ['"q3Zk4mD0oQe0w5d1m8yP2TnUcYb9aH7x"', `W/"${"a".repeat(65)}"`, 'W/"a b"']) {
+      const r = ok304();
+      r.rawHeaders[r.rawHeaders.indexOf("ETag") + 1] = bad;
+      assert.throws(() => check(r), /ETag/);
     }
   });
   it("rejects a header sent twice, or out of range", () => {
