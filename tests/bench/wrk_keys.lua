@@ -2,8 +2,9 @@
 -- the keys of a file (one token a line), so that no key's hourly limit caps
 -- the run.
 --
---   wrk ... -s wrk_keys.lua URL -- KEYS_FILE PATH
+--   wrk ... -s wrk_keys.lua URL -- KEYS_FILE PATH [IF_NONE_MATCH]
 --
+-- With IF_NONE_MATCH, every request carries it as If-None-Match.
 -- Each thread starts at its own offset in the key list and walks it in
 -- order. The requests are formatted once, in init, so that the Lua cost per
 -- request is a table lookup: the client must not be the bottleneck.
@@ -16,15 +17,16 @@ function setup(thread)
 end
 
 function init(args)
-  local keys_file, path = args[1], args[2]
+  local keys_file, path, if_none_match = args[1], args[2], args[3]
   if keys_file == nil or path == nil then
     error("usage: wrk ... -s wrk_keys.lua URL -- KEYS_FILE PATH")
   end
   requests = {}
   for token in io.lines(keys_file) do
     if #token > 0 then
-      requests[#requests + 1] =
-        wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
+      local headers = { ["Authorization"] = "Bearer " .. token }
+      if if_none_match ~= nil then headers["If-None-Match"] = if_none_match end
+      requests[#requests + 1] = wrk.format("GET", path, headers)
     end
   end
   if #requests == 0 then
