@@ -262,9 +262,7 @@ void StatusService::StatusRead(std::shared_ptr<Flow> flow,
                                Result<store::SnapshotPtr> snapshot) {
   if (counted) return Respond(flow, std::move(flow->reply), snapshot);
   if (snapshot.ok()) {
-    PageLinks links = LinksFor(*flow, *snapshot.value());
-    std::string etag = RenderStatusEtag(ViewFor(*flow, *snapshot.value(), links),
-                                        snapshot.value()->rows_digest);
+    std::string etag = EtagOf(*flow, *snapshot.value());
     if (IfNoneMatchMatches(flow->condition, etag)) {
       // Not modified: the budget is read, not spent; a spent one is a 429.
       limiter_.PeekAsync(
@@ -350,6 +348,14 @@ StatusView StatusService::ViewFor(const Flow& flow,
                     s.rows_json,          &links};
 }
 
+const std::string& StatusService::EtagOf(const Flow& flow,
+                                         const store::StatusSnapshot& s) const {
+  return s.etag.Get([&] {
+    PageLinks links = LinksFor(flow, s);
+    return RenderStatusEtag(ViewFor(flow, s, links), s.rows_digest);
+  });
+}
+
 void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
                             const Result<store::SnapshotPtr>& snapshot) {
   if (!snapshot.ok()) {
@@ -362,7 +368,7 @@ void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
   StatusView view = ViewFor(*flow, s, links);
   reply.body.reserve(512 + s.rows_json.size());
   RenderStatusBody(view, &reply.body);
-  reply.etag = RenderStatusEtag(view, s.rows_digest);
+  reply.etag = EtagOf(*flow, s);
   reply.rows = s.rows_returned;
   metrics_.response_rows().Increment(static_cast<double>(s.rows_returned));
   flow->done(std::move(reply));

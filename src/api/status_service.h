@@ -140,6 +140,9 @@ class StatusService {
   PageLinks LinksFor(const Flow& flow, const store::StatusSnapshot& s) const;
   static StatusView ViewFor(const Flow& flow, const store::StatusSnapshot& s,
                             const PageLinks& links);
+  // The snapshot's ETag, rendered on first use and kept with it.
+  const std::string& EtagOf(const Flow& flow,
+                            const store::StatusSnapshot& s) const;
   void Respond(std::shared_ptr<Flow> flow, StatusReply reply,
                const Result<store::SnapshotPtr>& snapshot);
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/memo.h"
 #include "common/query_status.h"
 #include "common/status.h"
 
@@ -30,6 +31,11 @@ struct StatusSnapshot {
   // The query stops being visible at this time (finished_at + the license's
   // retention); the maximum for a query that has not finished.
   int64_t visible_until_unix = std::numeric_limits<int64_t>::max();
+  // The ETag of the answer this snapshot gives, kept with it so that a
+  // cached page is tagged once, not per request. Filled by the API layer on
+  // first use; a snapshot answers one (license, query, row range), and the
+  // tag depends on nothing else that varies.
+  StringMemo etag;
 };
 
 // Snapshots are shared, never copied: a cached 10,000-row page is read by
