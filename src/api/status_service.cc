@@ -174,6 +174,7 @@ Task StatusService::FlowTask(const std::shared_ptr<Flow>& flow,
     reply.error = Error::Unavailable(
         "request dropped before it ran: deadline passed or client gone");
     reply.credential_given = true;
+    reply.client_gone = flow->call.client_gone && flow->call.client_gone();
     flow->done(std::move(reply));
   };
   task.deadline = flow->call.deadline;

@@ -66,6 +66,10 @@ struct StatusReply {
   // The request's If-None-Match matched the current representation: answer
   // 304 Not Modified, with no body. The budget was read, not spent.
   bool not_modified = false;
+  // The work was dropped because the client had gone: the answer (an
+  // error) reaches nobody, and the edge records it as such (499, nginx's
+  // "client closed request") rather than as a failure of the service.
+  bool client_gone = false;
 };
 
 // The endpoint's logic. Order of work, cheapest refusal first:

@@ -21,6 +21,9 @@ namespace {
 constexpr std::chrono::seconds kRequestDeadline{10};
 
 constexpr char kStatusRoute[] = "/query/status";
+// The status recorded (metrics, access log) for a request whose client left
+// before its answer: nginx's "client closed request". Never sent.
+constexpr int kClientClosedRequest = 499;
 constexpr char kExposedHeaders[] =
     "X-RateLimit-Limit, X-RateLimit-Remaining, RateLimit, RateLimit-Policy, "
     "Retry-After, X-Request-Id, ETag";
@@ -61,16 +64,19 @@ class Responder {
                   ";t=" + std::to_string(rate.reset_seconds));
   }
 
-  // Sends and records the request in the metrics and the access log.
+  // Sends and records the request in the metrics and the access log, as
+  // `recorded` when it is not 0 (499: the client had gone, so what was sent
+  // reached nobody).
   void Finish(Exchange& ex, int status, const std::string& body,
               const char* content_type, int64_t license_id, int64_t rows,
-              const std::string& client) {
+              const std::string& client, int recorded = 0) {
     if (content_type != nullptr)
       ex.reply.SetHeader("Content-Type", content_type);
     ex.reply.Send(status, ex.head ? std::string() : body);
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - ex.start)
                          .count();
+    if (recorded != 0) status = recorded;
     Series& series = SeriesFor(ex.method, ex.route, status);
     series.requests->Increment();
     series.duration->Observe(seconds);
@@ -96,6 +102,12 @@ class Responder {
     }
     const Error& error = *reply.error;
     HttpError h = MapError(error.code);
+    if (reply.client_gone) {
+      Finish(ex, h.status, ProblemBody(error, ex.request_id),
+             "application/problem+json", reply.license_id, 0, client,
+             kClientClosedRequest);
+      return;
+    }
     if (h.status == 500) {
       log::Event(log::Level::kError, "request_failed",
                  {{"request_id", ex.request_id},

@@ -285,6 +285,7 @@ TEST_F(StatusServiceTest, StatusReadForAGoneClientIsNotMade) {
                        [b](StatusReply r) { b->Set(std::move(r)); });
   ASSERT_TRUE(b->WaitFor(milliseconds(5000)));
   EXPECT_EQ(Code(*b), ErrorCode::kUnavailable);
+  EXPECT_TRUE(b->reply->client_gone) << "recorded as the service's failure";
   EXPECT_EQ(queries_.reads.load(), 0);
   EXPECT_EQ(
       metrics_.WorkerTasksDropped(metrics::WorkerDrop::kClientGone).Value(), 1);
