@@ -25,6 +25,15 @@ StatusReply ErrorReply(Error error) {
   return reply;
 }
 
+// Whether an answer from `snapshot` is rendered on the thread that has it.
+// A large page goes to a worker: copying it on the Redis I/O thread would
+// hold up every other request waiting on the pipeline.
+bool RenderHere(const Result<store::SnapshotPtr>& snapshot) {
+  constexpr size_t kRenderInlineBytes = 64 * 1024;
+  return !snapshot.ok() ||
+         snapshot.value()->rows_json.size() <= kRenderInlineBytes;
+}
+
 RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
   return {d.limit, d.remaining, d.reset_seconds};
 }
@@ -208,7 +217,7 @@ void StatusService::Authenticated(std::shared_ptr<Flow> flow,
   auth::Principal who = principal.value();
   // A conditional request reads the status first: a 304 is free against the
   // budget, so whether it is one decides how the request is counted.
-  if (flow->conditional) return ReadStatus(flow, who, /*then_count=*/false);
+  if (flow->conditional) return ReadStatus(flow, who, /*counted=*/false);
   // 5. The key's hourly limit; the rest continues when Redis answers.
   limiter_.CheckAsync(kKeyScope, KeyBucket(who), who.rate_limit,
                       [this, flow, who](Result<ratelimit::RateDecision> d) {
@@ -227,25 +236,22 @@ store::StatusLookup StatusService::LookupFor(const Flow& flow,
 }
 
 void StatusService::ReadStatus(std::shared_ptr<Flow> flow,
-                               const auth::Principal& who, bool then_count) {
+                               const auth::Principal& who, bool counted) {
   // 6. The status and the page: from memory when cached and small enough to
   // render here; otherwise on a blocking thread. A large cached page is
-  // still rendered on a worker (copying it here would hold up every other
-  // request waiting on the Redis pipeline), from the snapshot already found
-  // rather than by a second lookup.
-  constexpr size_t kRenderInlineBytes = 64 * 1024;
+  // still rendered on a worker, from the snapshot already found rather than
+  // by a second lookup.
   store::StatusLookup lookup = LookupFor(*flow, who);
   store::SnapshotPtr big_cached;
   if (auto cached = queries_.TryReadCached(lookup)) {
-    if (!cached->ok() ||
-        cached->value()->rows_json.size() <= kRenderInlineBytes) {
-      return StatusRead(flow, who, then_count, std::move(*cached));
+    if (RenderHere(*cached)) {
+      return StatusRead(flow, who, counted, std::move(*cached));
     }
     big_cached = cached->value();
   }
   bool queued = flow->blocking->TrySubmit(
-      FlowTask(flow, [this, flow, who, then_count, lookup, big_cached] {
-        StatusRead(flow, who, then_count,
+      FlowTask(flow, [this, flow, who, counted, lookup, big_cached] {
+        StatusRead(flow, who, counted,
                    big_cached ? Result<store::SnapshotPtr>(big_cached)
                               : queries_.ReadStatus(lookup));
       }));
@@ -314,11 +320,10 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
     return flow->done(std::move(reply));
   }
   flow->reply = std::move(reply);
-  if (!read) return ReadStatus(flow, who, /*then_count=*/true);
+  if (!read) return ReadStatus(flow, who, /*counted=*/true);
   // Read before counting (a conditional request): rendered here, unless the
   // page is large enough to belong on a worker.
-  constexpr size_t kRenderInlineBytes = 64 * 1024;
-  if (read->ok() && read->value()->rows_json.size() > kRenderInlineBytes) {
+  if (!RenderHere(*read)) {
     auto snapshot = read->value();
     bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, snapshot] {
       Respond(flow, std::move(flow->reply), snapshot);

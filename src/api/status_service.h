@@ -130,9 +130,10 @@ class StatusService {
   static std::string KeyBucket(const auth::Principal& who);
   static store::StatusLookup LookupFor(const Flow& flow,
                                        const auth::Principal& who);
-  // Reads the status (cached, or on a worker) and goes on with StatusRead.
+  // Reads the status (cached, or on a worker) and goes on with StatusRead;
+  // `counted` is passed on.
   void ReadStatus(std::shared_ptr<Flow> flow, const auth::Principal& who,
-                  bool then_count);
+                  bool counted);
   // `counted`: the request is already counted (flow->reply holds the rate);
   // otherwise it is a conditional request to decide.
   void StatusRead(std::shared_ptr<Flow> flow, const auth::Principal& who,

@@ -49,7 +49,6 @@ class ChildProcess {
 // `unlike` (the kernel may hand a port just released out again at once, so
 // two ports asked for in a row may be the same).
 int FreePort(int unlike = -1);
-int AnyFreePort();
 
 // Reads a whole file.
 std::string ReadFile(const std::string& path);

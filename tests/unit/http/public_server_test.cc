@@ -15,15 +15,12 @@
 #include "fakes/fake_query_store.h"
 #include "fakes/fake_window_counter.h"
 #include "ratelimit/hourly_limiter.h"
+#include "fakes/status_service_rig.h"
 #include "support/http_client.h"
 
 namespace qs::http {
 namespace {
 
-using qs::testing::FakeClock;
-using qs::testing::FakeKeyStore;
-using qs::testing::FakeQueryStore;
-using qs::testing::FakeWindowCounter;
 using qs::testing::HttpRequest;
 using qs::testing::HttpResponse;
 using qs::testing::StatusTarget;
@@ -31,12 +28,10 @@ using qs::testing::StatusTarget;
 // The shape `key create` makes: "qsk_" and 43 base64url characters.
 constexpr char kToken[] = "qsk_test_token_for_the_edgexxxxxxxxxxxxxxxxxxxA";
 
-class PublicServerTest : public ::testing::Test {
+class PublicServerTest : public qs::testing::StatusServiceRig {
  protected:
   PublicServerTest()
-      : authenticator_(keys_, clock_, metrics_, {}),
-        limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
-        service_(authenticator_, limiter_, queries_, metrics_, {5, ""}),
+      : StatusServiceRig({5, ""}),
         workers_(2, 100),
         server_({{"127.0.0.1", 0}, 1, {}}, service_, workers_, lifecycle_,
                 metrics_) {
@@ -73,14 +68,6 @@ class PublicServerTest : public ::testing::Test {
         std::string::npos);
   }
 
-  FakeClock clock_;
-  metrics::Metrics metrics_;
-  FakeKeyStore keys_;
-  FakeWindowCounter counter_;
-  FakeQueryStore queries_;
-  auth::Authenticator authenticator_;
-  ratelimit::HourlyLimiter limiter_;
-  api::StatusService service_;
   Lifecycle lifecycle_;
   WorkerPool workers_;
   PublicServer server_;
