@@ -71,8 +71,12 @@ int Serve(const Config& c) {
       c.status_cache_bytes > 0
           ? static_cast<qs::store::QueryStore&>(cached_queries)
           : database_queries;
-  qs::store::PgListener listener(
-      c.database_url, milliseconds(c.database_timeout_ms), cached_queries);
+  // Held requests (Prefer: wait) wait on the same change feed; with the
+  // cache off there is no feed, and nothing is held.
+  qs::api::WaitRoom waits({c.max_waiters, c.max_waiters_per_key}, metrics);
+  qs::store::PgListener listener(c.database_url,
+                                 milliseconds(c.database_timeout_ms),
+                                 cached_queries, &waits);
   if (c.status_cache_bytes > 0) listener.Start();
   qs::store::PgKeyStore keys(pool);
   qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
@@ -85,8 +89,11 @@ int Serve(const Config& c) {
   auth_options.negative_cache_max_entries =
       static_cast<size_t>(c.key_cache_entries / 2);
   qs::auth::Authenticator authenticator(keys, clock, metrics, auth_options);
-  qs::api::StatusService service(authenticator, limiter, queries, metrics,
-                                 {c.unauth_rate_limit, c.public_base_url});
+  qs::api::StatusService service(
+      authenticator, limiter, queries, metrics,
+      {c.unauth_rate_limit, c.public_base_url, c.max_wait_seconds}, &waits);
+  waits.SetSink(&service);
+  waits.Start();
   // Declared before the workers so that it outlives their tasks, which hold
   // a request's in-flight mark.
   qs::http::Lifecycle lifecycle(&metrics.in_flight());
@@ -113,8 +120,10 @@ int Serve(const Config& c) {
   qs::http::ReadinessMonitor readiness(check, metrics, milliseconds(500),
                                        milliseconds(1000));
   qs::http::AdminServer admin(c.admin_listen, lifecycle, metrics, readiness);
-  qs::http::PublicServer server({c.listen, c.http_threads, c.trusted_proxies},
-                                service, workers, lifecycle, metrics);
+  qs::http::PublicServer server(
+      {c.listen, c.http_threads, c.trusted_proxies,
+       std::chrono::seconds(c.keepalive_timeout_seconds)},
+      service, workers, lifecycle, metrics);
   // The ready gauge is right from the first scrape, before any probe.
   readiness.Start();
   // The public listener first: once /healthz answers, so does the API.
@@ -141,6 +150,9 @@ int Serve(const Config& c) {
        {"drain_delay_seconds", std::to_string(c.drain_delay_seconds)}});
   lifecycle.BeginDrain();
   metrics.ready().Set(0);
+  // Held requests are answered now (with Connection: close), not at the
+  // end of their waits; nothing is held from here on.
+  waits.Drain();
   std::this_thread::sleep_for(std::chrono::seconds(c.drain_delay_seconds));
   lifecycle.StopAccepting();
   qs::log::Event(qs::log::Level::kInfo, "drain_stopped_accepting",
@@ -154,6 +166,7 @@ int Serve(const Config& c) {
   // listeners can still send), then the listeners (their housekeeping
   // threads first, then the endpoints), then the change feed.
   readiness.Stop();
+  waits.Stop();
   workers.Stop();
   counter.Stop();
   server.Shutdown();

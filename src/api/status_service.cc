@@ -8,6 +8,8 @@
 #include "auth/bearer.h"
 #include "auth/token.h"
 
+#include <unordered_map>
+
 namespace qs::api {
 namespace {
 
@@ -40,8 +42,9 @@ RateInfo ToRateInfo(const ratelimit::RateDecision& d) {
 
 }  // namespace
 
-// One request on its way through the steps.
-struct StatusService::Flow {
+// One request on its way through the steps; while it is held, the wait
+// room keeps it as a HeldRequest.
+struct StatusService::Flow : HeldRequest {
   StatusCall call;
   StatusRequest request;
   Executor* blocking;
@@ -51,18 +54,37 @@ struct StatusService::Flow {
   bool conditional = false;
   // The reply under way once the request is counted (rate headers set).
   StatusReply reply;
+
+  // --- Prefer: wait ---
+  // The wait allowed (1..max_wait_seconds); 0: the request does not wait.
+  int wait_seconds = 0;
+  // False once a wait has ended other than by a change: answer now.
+  bool may_hold = true;
+  // Preference-Applied's value: wait_seconds once the request was held.
+  int applied = 0;
+  bool done_wrapped = false;
+  // Who is calling, kept for the answer after a wake.
+  auth::Principal who;
+  // What was left of the call's deadline when it was parked: a woken
+  // request gets as long again for its answer.
+  std::chrono::steady_clock::duration budget{};
+  // Woken by a change noticed at `noticed`: its 200 is observed in the
+  // wake latency.
+  bool observe_wake = false;
+  std::chrono::steady_clock::time_point noticed;
 };
 
 StatusService::StatusService(auth::Authenticator& authenticator,
                              ratelimit::HourlyLimiter& limiter,
                              store::QueryStore& queries,
                              metrics::Metrics& metrics,
-                             StatusServiceOptions options)
+                             StatusServiceOptions options, WaitRoom* waits)
     : authenticator_(authenticator),
       limiter_(limiter),
       queries_(queries),
       metrics_(metrics),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      waits_(waits) {}
 
 void StatusService::RefuseBeforeKey(std::shared_ptr<Flow> flow, Error error,
                                     bool credential_given) {
@@ -95,6 +117,13 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   if (c.if_none_match) {
     flow->condition = ParseIfNoneMatch(*c.if_none_match);
     flow->conditional = flow->condition.any || !flow->condition.tags.empty();
+  }
+  // A wait is only for a conditional request, and wait=0 is none.
+  if (flow->conditional && c.prefer && waits_ != nullptr) {
+    std::optional<int64_t> wait = ParsePreferWait(*c.prefer);
+    if (wait && *wait > 0) {
+      flow->wait_seconds = ClampWaitSeconds(*wait, options_.max_wait_seconds);
+    }
   }
 
   // 1. The json parameter.
@@ -271,27 +300,7 @@ void StatusService::StatusRead(std::shared_ptr<Flow> flow,
   if (snapshot.ok()) {
     std::string etag = EtagOf(*flow, *snapshot.value());
     if (IfNoneMatchMatches(flow->condition, etag)) {
-      // Not modified: the budget is read, not spent; a spent one is a 429.
-      limiter_.PeekAsync(
-          kKeyScope, KeyBucket(who), who.rate_limit,
-          [flow, who, etag](Result<ratelimit::RateDecision> d) mutable {
-            StatusReply reply;
-            reply.credential_given = true;
-            reply.license_id = who.license_id;
-            if (!d.ok()) {
-              reply.error = d.error();
-            } else {
-              reply.rate = ToRateInfo(d.value());
-              if (d.value().allowed) {
-                reply.not_modified = true;
-                reply.etag = std::move(etag);
-              } else {
-                reply.error = Error::ResourceExhausted(kLimitedDetail);
-              }
-            }
-            flow->done(std::move(reply));
-          });
-      return;
+      return NotModified(flow, who, std::move(etag));
     }
   }
   // Modified, or an error to report (404 included): counted like any other
@@ -336,6 +345,140 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
     return;
   }
   Respond(flow, std::move(flow->reply), *read);
+}
+
+void StatusService::NotModified(std::shared_ptr<Flow> flow,
+                                const auth::Principal& who, std::string etag) {
+  // The budget is read, not spent; a spent one is a 429, held or not.
+  limiter_.PeekAsync(
+      kKeyScope, KeyBucket(who), who.rate_limit,
+      [this, flow, who, etag](Result<ratelimit::RateDecision> d) mutable {
+        StatusReply reply;
+        reply.credential_given = true;
+        reply.license_id = who.license_id;
+        if (!d.ok()) {
+          reply.error = d.error();
+        } else {
+          reply.rate = ToRateInfo(d.value());
+          if (d.value().allowed) {
+            if (TryHold(flow, who)) return;
+            reply.not_modified = true;
+            reply.etag = std::move(etag);
+            metrics_.not_modified().Increment();
+          } else {
+            reply.error = Error::ResourceExhausted(kLimitedDetail);
+          }
+        }
+        flow->done(std::move(reply));
+      });
+}
+
+bool StatusService::TryHold(const std::shared_ptr<Flow>& flow,
+                            const auth::Principal& who) {
+  if (flow->wait_seconds <= 0 || !flow->may_hold) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (!flow->done_wrapped) {
+    // First hold: what the wait room needs, and an answer that, whichever
+    // thread gives it, says the wait was applied.
+    flow->who = who;
+    flow->key = KeyBucket(who);
+    flow->query_topic = "q:" + flow->request.schedule_id;
+    flow->license_topic = "l:" + std::to_string(who.license_id);
+    RowRange range = EffectiveRange(flow->request);
+    flow->group = std::to_string(who.license_id) + ' ' + std::to_string(range.first) +
+                  ' ' + std::to_string(range.last) + ' ' +
+                  flow->request.schedule_id;
+    flow->until = now + std::chrono::seconds(flow->wait_seconds);
+    flow->gone = flow->call.client_gone;
+    Flow* f = flow.get();  // alive while its done runs: the caller holds it
+    flow->done = [this, f, inner = std::move(flow->done)](StatusReply r) {
+      r.wait_applied = f->applied;
+      if (f->observe_wake && !r.error && !r.not_modified) {
+        metrics_.wake_latency().Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          f->noticed)
+                .count());
+      }
+      inner(std::move(r));
+    };
+    flow->done_wrapped = true;
+  }
+  if (flow->call.deadline != std::chrono::steady_clock::time_point::max()) {
+    flow->budget = std::max(flow->call.deadline - now,
+                            std::chrono::steady_clock::duration::zero());
+  }
+  flow->observe_wake = false;
+  // Set before the room has it: once held it may be answered at once, on
+  // another thread.
+  int applied_before = flow->applied;
+  flow->applied = flow->wait_seconds;
+  if (waits_->Hold(flow) == WaitRoom::Admission::kHeld) return true;
+  // Not taken: answered now, and the wait was applied only if it was held
+  // before.
+  flow->applied = applied_before;
+  return false;
+}
+
+void StatusService::Wake(std::vector<std::shared_ptr<HeldRequest>> woken,
+                         WakeReason why,
+                         std::chrono::steady_clock::time_point noticed) {
+  const auto now = std::chrono::steady_clock::now();
+  std::unordered_map<std::string, std::vector<std::shared_ptr<Flow>>> groups;
+  for (auto& held : woken) {
+    auto flow = std::static_pointer_cast<Flow>(std::move(held));
+    if (why == WakeReason::kClientGone) {
+      StatusReply reply = ErrorReply(Error::Unavailable("client gone while held"));
+      reply.client_gone = true;
+      reply.license_id = flow->who.license_id;
+      flow->done(std::move(reply));
+      continue;
+    }
+    if (flow->call.deadline != std::chrono::steady_clock::time_point::max()) {
+      flow->call.deadline = now + flow->budget;
+    }
+    // Only a change may hold the request again (its tag may still match).
+    flow->may_hold = why == WakeReason::kChange;
+    flow->observe_wake = why == WakeReason::kChange;
+    flow->noticed = noticed;
+    std::string group = flow->group;
+    groups[group].push_back(std::move(flow));
+  }
+  for (auto& [group, flows] : groups) ResumeGroup(std::move(flows));
+}
+
+void StatusService::ResumeGroup(std::vector<std::shared_ptr<Flow>> flows) {
+  const std::shared_ptr<Flow>& first = flows.front();
+  store::StatusLookup lookup = LookupFor(*first, first->who);
+  store::SnapshotPtr big_cached;
+  if (auto cached = queries_.TryReadCached(lookup)) {
+    if (RenderHere(*cached)) {
+      for (auto& flow : flows) StatusRead(flow, flow->who, false, *cached);
+      return;
+    }
+    big_cached = cached->value();
+  }
+  // One read for the group, on a worker: a change wakes every request held
+  // for the page at once, and they must not each read it.
+  auto group = std::make_shared<std::vector<std::shared_ptr<Flow>>>(std::move(flows));
+  Task task;
+  task.run = [this, group, lookup, big_cached] {
+    Result<store::SnapshotPtr> snapshot =
+        big_cached ? Result<store::SnapshotPtr>(big_cached)
+                   : queries_.ReadStatus(lookup);
+    for (auto& flow : *group) StatusRead(flow, flow->who, false, snapshot);
+  };
+  auto fail = [group](const char* why) {
+    for (auto& flow : *group) {
+      StatusReply reply = ErrorReply(Error::Unavailable(why));
+      reply.license_id = flow->who.license_id;
+      reply.client_gone = flow->call.client_gone && flow->call.client_gone();
+      flow->done(std::move(reply));
+    }
+  };
+  task.drop = [fail] { fail("request dropped before it ran: deadline passed"); };
+  task.deadline = group->front()->call.deadline;
+  for (auto& flow : *group) task.deadline = std::max(task.deadline, flow->call.deadline);
+  if (!group->front()->blocking->TrySubmit(std::move(task))) fail("worker queue full");
 }
 
 PageLinks StatusService::LinksFor(const Flow& flow,

@@ -9,6 +9,7 @@
 
 #include "api/pagination.h"
 #include "api/status_json.h"
+#include "api/wait_room.h"
 #include "auth/authenticator.h"
 #include "common/executor.h"
 #include "common/status.h"
@@ -21,6 +22,8 @@ namespace qs::api {
 struct StatusServiceOptions {
   int32_t unauth_rate_limit = 1000;
   std::string public_base_url;  // empty: path-absolute paginate links
+  // The longest `Prefer: wait` allowed (--max-wait-seconds).
+  int max_wait_seconds = 50;
 };
 
 // One GET /query/status, as plain data taken off the HTTP request.
@@ -30,6 +33,8 @@ struct StatusCall {
   // The If-None-Match field value (several fields joined with ", "), or
   // nullopt when the request has none.
   std::optional<std::string> if_none_match;
+  // The Prefer field value (several fields joined with ", "), or nullopt.
+  std::optional<std::string> prefer;
   std::string client_address;                // resolved through trusted proxies
   std::string request_id;
   // When the edge gives up on the request (its deadline); work not started
@@ -66,6 +71,9 @@ struct StatusReply {
   // The request's If-None-Match matched the current representation: answer
   // 304 Not Modified, with no body. The budget was read, not spent.
   bool not_modified = false;
+  // The request was held (Prefer: wait): the wait allowed, in seconds, for
+  // Preference-Applied. 0: it was not held.
+  int wait_applied = 0;
   // The work was dropped because the client had gone: the answer (an
   // error) reaches nobody, and the edge records it as such (499, nginx's
   // "client closed request") rather than as a failure of the service.
@@ -100,19 +108,33 @@ struct StatusReply {
 // that has gone, is answered kUnavailable without running. A poll that is
 // fully cached therefore costs no thread hand-off beyond the Redis
 // pipeline's. Thread-safe.
-class StatusService {
+//
+// Held requests (`Prefer: wait=N` with a matching If-None-Match): once the
+// tag matches and the budget is not spent, the request is parked in the
+// WaitRoom instead of being answered 304. Woken by a change it goes through
+// the conditional steps again (one read per group of requests for the same
+// page): a new tag is counted and answered 200 (or 429 if the budget is
+// spent by then), the same tag is held again for the rest of its wait. The
+// end of its wait, the drain and a feed that goes down answer it at once:
+// 304, or 200 if the tag has changed after all. `wait=0` is no wait.
+class StatusService final : public WakeSink {
  public:
   using ReplyCallback = std::function<void(StatusReply)>;
 
   StatusService(auth::Authenticator& authenticator,
                 ratelimit::HourlyLimiter& limiter, store::QueryStore& queries,
-                metrics::Metrics& metrics, StatusServiceOptions options);
+                metrics::Metrics& metrics, StatusServiceOptions options,
+                WaitRoom* waits = nullptr);
 
   // Answers through `done`, exactly once, on whichever thread finishes: the
   // caller's own (possibly before HandleAsync returns, e.g. a 400 or a
   // remembered 429), the Redis counter's I/O thread, or a `blocking` worker.
   // `done` must not block.
   void HandleAsync(StatusCall call, Executor& blocking, ReplyCallback done);
+
+  // WakeSink: the requests the wait room lets go.
+  void Wake(std::vector<std::shared_ptr<HeldRequest>> woken, WakeReason why,
+            std::chrono::steady_clock::time_point noticed) override;
 
  private:
   struct Flow;
@@ -150,12 +172,22 @@ class StatusService {
                             const store::StatusSnapshot& s) const;
   void Respond(std::shared_ptr<Flow> flow, StatusReply reply,
                const Result<store::SnapshotPtr>& snapshot);
+  // The tag matched: 304 (the budget read, not spent), 429 if it is spent,
+  // or, when the request may wait, held.
+  void NotModified(std::shared_ptr<Flow> flow, const auth::Principal& who,
+                   std::string etag);
+  // Parks the request in the wait room; false when it was not taken (then
+  // the caller answers it).
+  bool TryHold(const std::shared_ptr<Flow>& flow, const auth::Principal& who);
+  // Answers a group of woken requests for one page from one read.
+  void ResumeGroup(std::vector<std::shared_ptr<Flow>> flows);
 
   auth::Authenticator& authenticator_;
   ratelimit::HourlyLimiter& limiter_;
   store::QueryStore& queries_;
   metrics::Metrics& metrics_;
   StatusServiceOptions options_;
+  WaitRoom* waits_;
 };
 
 }  // namespace qs::api

@@ -136,6 +136,14 @@ const std::vector<Setting>& Settings() {
       {"status-cache-bytes", "QS_STATUS_CACHE_BYTES",
        IntSetting(&Config::status_cache_bytes, 0, 16LL << 30),
        "0 (off) to 17179869184"},
+      {"max-wait-seconds", "QS_MAX_WAIT_SECONDS",
+       IntSetting(&Config::max_wait_seconds, 1, 300), "1 to 300"},
+      {"max-waiters", "QS_MAX_WAITERS",
+       IntSetting(&Config::max_waiters, 0, 1000000), "0 to 1000000"},
+      {"max-waiters-per-key", "QS_MAX_WAITERS_PER_KEY",
+       IntSetting(&Config::max_waiters_per_key, 0, 100000), "0 to 100000"},
+      {"keepalive-timeout-seconds", "QS_KEEPALIVE_TIMEOUT_SECONDS",
+       IntSetting(&Config::keepalive_timeout_seconds, 1, 3600), "1 to 3600"},
       {"migrations-dir", "QS_MIGRATIONS_DIR",
        [](const std::string& s, Config& c) {
          c.migrations_dir = s;

@@ -45,6 +45,14 @@ struct Config {
   // Per-instance status cache (0 turns it off).
   int64_t status_cache_bytes = 64LL << 20;
   std::string migrations_dir = "migrations";
+  // Prefer: wait. The longest wait allowed, and how many requests may be
+  // held at once: per instance, and per key (0 holds none).
+  int max_wait_seconds = 50;
+  int max_waiters = 10000;
+  int max_waiters_per_key = 10;
+  // An idle keep-alive connection of the public listener is closed after
+  // this long (keep it above the load balancer's idle timeout).
+  int keepalive_timeout_seconds = 75;
 };
 
 // Reads every setting from `flags` (taking the ones it knows) and from the

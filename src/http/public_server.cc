@@ -26,7 +26,7 @@ constexpr char kStatusRoute[] = "/query/status";
 constexpr int kClientClosedRequest = 499;
 constexpr char kExposedHeaders[] =
     "X-RateLimit-Limit, X-RateLimit-Remaining, RateLimit, RateLimit-Policy, "
-    "Retry-After, X-Request-Id, ETag";
+    "Retry-After, X-Request-Id, ETag, Preference-Applied";
 constexpr char kRealm[] = "Bearer realm=\"querystatus\"";
 
 // Everything the HTTP edge needs to finish one request, wherever it runs.
@@ -91,6 +91,10 @@ class Responder {
       // representation, and no body.
       ex.reply.SetHeader("ETag", reply.etag);
       ex.reply.SetHeader("Vary", "Accept-Encoding");
+      if (reply.wait_applied > 0) {
+        ex.reply.SetHeader("Preference-Applied",
+                           "wait=" + std::to_string(reply.wait_applied));
+      }
       RateHeaders(ex, *reply.rate);
       if (reply.not_modified) {
         Finish(ex, 304, "", nullptr, reply.license_id, 0, client);
@@ -238,7 +242,7 @@ class Handler final : public GuardedHandler {
       ex->reply.SetHeader("Access-Control-Allow-Methods",
                 "GET, OPTIONS");
       ex->reply.SetHeader("Access-Control-Allow-Headers",
-                          "Authorization, If-None-Match");
+                          "Authorization, If-None-Match, Prefer");
       ex->reply.SetHeader("Access-Control-Max-Age", "86400");
       s.responder.Finish(*ex, 204, "", nullptr, 0, 0, client);
       return;
@@ -259,6 +263,7 @@ class Handler final : public GuardedHandler {
     call.json_param = api::FindQueryParam(request.query(), "json", nullptr);
     call.authorization = request.Header("authorization");
     call.if_none_match = request.CombinedHeader("if-none-match");
+    call.prefer = request.CombinedHeader("prefer");
     call.client_address =
         ResolveClientAddress(client, request.CombinedHeader("x-forwarded-for"),
                              s.options.trusted_proxies);
@@ -273,6 +278,11 @@ class Handler final : public GuardedHandler {
     std::string client_address = call.client_address;
     s.service.HandleAsync(std::move(call), s.workers,
                           [shared, ex, client_address](api::StatusReply reply) {
+                            // A request held across the start of the drain
+                            // is answered with Connection: close too.
+                            if (shared->lifecycle.draining()) {
+                              ex->reply.CloseAfter();
+                            }
                             shared->responder.SendReply(*ex, reply,
                                                         client_address);
                           });
@@ -330,6 +340,7 @@ Status PublicServer::Start() {
   GuardOptions guard;
   guard.open_connections = &metrics_.Connections(metrics::Listener::kPublic);
   guard.accept_backoffs = &metrics_.accept_backoffs();
+  guard.idle_timeout = options_.keepalive_timeout;
   registry_ = std::make_shared<ConnectionRegistry>(guard);
   auto endpoint = StartEndpoint(options_.listen, options_.threads,
                                 std::make_shared<Handler>(shared, registry_));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -24,6 +25,8 @@ struct PublicServerOptions {
   config::HostPort listen;
   int threads = 2;
   std::vector<Cidr> trusted_proxies;
+  // An idle keep-alive connection is closed after this long.
+  std::chrono::milliseconds keepalive_timeout{75000};
 };
 
 // The public listener: GET /query/status (and its CORS preflight) on the

@@ -40,6 +40,8 @@ constexpr const char* kCacheResults[] = {"hit", "miss", "bypass"};
 constexpr const char* kListeners[] = {"public", "admin"};
 constexpr const char* kQueueRejections[] = {"full", "expired", "stopped"};
 constexpr const char* kWorkerDrops[] = {"deadline", "client_gone", "stopped"};
+constexpr const char* kWakeReasons[] = {"change", "timeout", "drain",
+                                        "feed_down", "client_gone"};
 
 // Each table has a value for every enumerator, the last one included.
 template <typename E, size_t N>
@@ -57,6 +59,7 @@ static_assert(Covers(kCacheResults, CacheResult::kBypass));
 static_assert(Covers(kListeners, Listener::kAdmin));
 static_assert(Covers(kQueueRejections, QueueRejection::kStopped));
 static_assert(Covers(kWorkerDrops, WorkerDrop::kStopped));
+static_assert(Covers(kWakeReasons, WakeReason::kClientGone));
 
 // Every enumerator of E, whose values are listed in `values`.
 template <typename E, size_t N>
@@ -90,6 +93,9 @@ const char* LabelValue(QueueRejection v) {
 }
 const char* LabelValue(WorkerDrop v) {
   return kWorkerDrops[static_cast<int>(v)];
+}
+const char* LabelValue(WakeReason v) {
+  return kWakeReasons[static_cast<int>(v)];
 }
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -213,6 +219,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Register(r)
                            .Add({});
   RegisterOverloadMetrics();
+  RegisterWaitMetrics();
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
@@ -392,5 +399,35 @@ prometheus::Counter& Metrics::WorkerTasksDropped(WorkerDrop reason) {
 }
 
 // --- end of the overload block ---
+
+void Metrics::RegisterWaitMetrics() {
+  prometheus::Registry& r = *registry_;
+  not_modified_ = &BuildCounter()
+                       .Name("querystatus_not_modified_total")
+                       .Help("Answers of 304 Not Modified, held or not")
+                       .Register(r)
+                       .Add({});
+  held_requests_ = &BuildGauge()
+                        .Name("querystatus_held_requests")
+                        .Help("Requests held now, waiting for a change")
+                        .Register(r)
+                        .Add({});
+  wakeups_ = &BuildCounter()
+                  .Name("querystatus_wakeups_total")
+                  .Help("Held requests woken, by reason")
+                  .Register(r);
+  for (WakeReason reason : All<WakeReason>(kWakeReasons)) Wakeups(reason);
+  // 100 us .. 10 s, as the request latency: the aim is well under 100 ms.
+  wake_latency_ =
+      &BuildHistogram()
+           .Name("querystatus_wake_latency_seconds")
+           .Help("From a change notification's arrival to the answer it woke")
+           .Register(r)
+           .Add({}, LatencyBuckets());
+}
+
+prometheus::Counter& Metrics::Wakeups(WakeReason reason) {
+  return wakeups_->Add({{"reason", LabelValue(reason)}});
+}
 
 }  // namespace qs::metrics

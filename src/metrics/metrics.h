@@ -49,6 +49,9 @@ enum class Listener { kPublic, kAdmin };
 enum class QueueRejection { kFull, kExpired, kStopped };
 // reason a worker task was dropped: deadline, client_gone, stopped.
 using WorkerDrop = WorkerPoolObserver::Drop;
+// reason a held request was woken: change, timeout, drain, feed_down,
+// client_gone.
+enum class WakeReason { kChange, kTimeout, kDrain, kFeedDown, kClientGone };
 
 const char* LabelValue(Decision v);
 const char* LabelValue(RateScope v);
@@ -61,6 +64,7 @@ const char* LabelValue(CacheResult v);
 const char* LabelValue(Listener v);
 const char* LabelValue(QueueRejection v);
 const char* LabelValue(WorkerDrop v);
+const char* LabelValue(WakeReason v);
 
 // Every metric the service exports, registered once on its own registry.
 // Labels are bounded sets (route templates, status codes, fixed reasons):
@@ -118,6 +122,18 @@ class Metrics {
   prometheus::Gauge& Connections(Listener listener);
   prometheus::Counter& accept_backoffs() { return *accept_backoffs_; }
 
+  // --- Conditional and held requests (If-None-Match, Prefer: wait). ---
+  // Answers of 304 Not Modified, held or not.
+  prometheus::Counter& not_modified() { return *not_modified_; }
+  // Requests held now, waiting for a change.
+  prometheus::Gauge& held_requests() { return *held_requests_; }
+  // Held requests woken, by reason.
+  prometheus::Counter& Wakeups(WakeReason reason);
+  // From a change notification's arrival to the answer it caused (the 200
+  // of each request it woke; a request whose tag still matched, and was
+  // held again, is not observed).
+  prometheus::Histogram& wake_latency() { return *wake_latency_; }
+
   // --- Overload bounds: the limiter's Redis queue, the worker queue, the
   // over-limit memory and the negative key cache. ---
   // Requests waiting for the Redis I/O thread (queued, not yet sent).
@@ -156,6 +172,11 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* connections_;
   prometheus::Counter* accept_backoffs_;
   void RegisterOverloadMetrics();
+  void RegisterWaitMetrics();
+  prometheus::Counter* not_modified_;
+  prometheus::Gauge* held_requests_;
+  prometheus::Family<prometheus::Counter>* wakeups_;
+  prometheus::Histogram* wake_latency_;
   prometheus::Gauge* redis_queue_depth_;
   prometheus::Family<prometheus::Counter>* redis_queue_rejections_;
   prometheus::Counter* redis_count_calls_;

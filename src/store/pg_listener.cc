@@ -10,12 +10,13 @@ namespace qs::store {
 
 PgListener::PgListener(std::string database_url,
                        std::chrono::milliseconds timeout,
-                       CachingQueryStore& cache,
+                       CachingQueryStore& cache, ChangeListener* also,
                        std::chrono::milliseconds heartbeat)
     : conninfo_(WithOption(WithTimeouts(database_url, timeout),
                            "application_name=querystatus-listener")),
       timeout_(timeout),
       cache_(cache),
+      also_(also),
       heartbeat_(heartbeat) {}
 
 PgListener::~PgListener() { Stop(); }
@@ -57,6 +58,7 @@ bool PgListener::DrainNotifications(PgConnection& conn) {
   bool any = false;
   while (auto payload = conn.NextNotification(kChannel)) {
     cache_.Invalidate(*payload);
+    if (also_ != nullptr) also_->Changed(*payload);
     any = true;
   }
   return any;
@@ -73,6 +75,7 @@ std::string PgListener::Listen(bool* was_up,
     if (auto error = Exec(conn, sql)) return *error;
   }
   cache_.MarkLive();
+  if (also_ != nullptr) also_->FeedUp();
   log::Event(log::Level::kInfo, *was_up ? "status_listener_reconnected"
                                         : "status_listener_connected");
   *was_up = true;
@@ -107,6 +110,7 @@ void PgListener::Run() {
     }
     if (stopping_.load()) break;
     cache_.SetDisconnected();
+    if (also_ != nullptr) also_->FeedDown();
     log::Event(
         log::Level::kWarn, "status_listener_down",
         {{"error", error}, {"retry_in_ms", std::to_string(backoff.count())}});
@@ -114,6 +118,7 @@ void PgListener::Run() {
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
   cache_.SetDisconnected();
+  if (also_ != nullptr) also_->FeedDown();
 }
 
 }  // namespace qs::store

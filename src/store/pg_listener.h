@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "store/change_feed.h"
 #include "store/pg_pool.h"
 #include "store/socket_deadlines.h"
 #include "store/status_cache.h"
@@ -18,7 +19,8 @@ namespace qs::store {
 // status cache: each notification invalidates, and a heartbeat every
 // `heartbeat` keeps the cache marked live. When the connection breaks the
 // cache is switched off (direct reads) until a new connection is listening;
-// reconnects back off from 100 ms to 2 s. Speaks libpq directly, as the
+// reconnects back off from 100 ms to 2 s. An optional ChangeListener hears
+// every notification after the cache, and the feed going up and down. Speaks libpq directly, as the
 // pool does (see PgConnection): a libpqxx statement on a connection that
 // breaks during the call leaks its result.
 class PgListener {
@@ -27,7 +29,7 @@ class PgListener {
 
   PgListener(
       std::string database_url, std::chrono::milliseconds timeout,
-      CachingQueryStore& cache,
+      CachingQueryStore& cache, ChangeListener* also = nullptr,
       std::chrono::milliseconds heartbeat = std::chrono::milliseconds(250));
   ~PgListener();  // stops the thread
 
@@ -48,6 +50,7 @@ class PgListener {
   std::string conninfo_;
   std::chrono::milliseconds timeout_;
   CachingQueryStore& cache_;
+  ChangeListener* also_;
   std::chrono::milliseconds heartbeat_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
