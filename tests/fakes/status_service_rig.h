@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <utility>
 
 #include "api/status_service.h"
+#include "api/wait_room.h"
 #include "auth/authenticator.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_key_store.h"
@@ -17,14 +19,20 @@
 namespace qs::testing {
 
 // A StatusService over the fakes, fail-open, for the tests of its logic:
-// derive the fixture from it and drive service_ through HandleAsync.
+// derive the fixture from it and drive service_ through HandleAsync. Its
+// wait room holds nothing until the test calls waits_.FeedUp() (2 held
+// requests per key, 100 in all); its timer runs once waits_.Start() is
+// called.
 class StatusServiceRig : public ::testing::Test {
  protected:
   explicit StatusServiceRig(api::StatusServiceOptions options)
       : authenticator_(keys_, clock_, metrics_, {}),
         limiter_(counter_, clock_, FailureMode::kOpen, metrics_),
+        waits_({100, 2, std::chrono::milliseconds(20)}, metrics_),
         service_(authenticator_, limiter_, queries_, metrics_,
-                 std::move(options)) {}
+                 std::move(options), &waits_) {
+    waits_.SetSink(&service_);
+  }
 
   FakeClock clock_;
   metrics::Metrics metrics_;
@@ -33,6 +41,7 @@ class StatusServiceRig : public ::testing::Test {
   FakeQueryStore queries_;
   auth::Authenticator authenticator_;
   ratelimit::HourlyLimiter limiter_;
+  api::WaitRoom waits_;
   api::StatusService service_;
   ManualExecutor executor_;
 };
