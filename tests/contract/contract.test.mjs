@@ -870,6 +870,118 @@ describe("querystatus contract", () => {
     });
   });
 
+  describe("long poll (Prefer: wait)", () => {
+    // A query of its own, RUNNING; its current tag.
+    async function freshQuery(prefix, key) {
+      const id = newScheduleId(prefix);
+      putQuery(env, { license: fx.licA, scheduleId: id, status: "RUNNING", ready: 1, total: 4 });
+      const full = await call({ json: { schedule_id: id }, token: key });
+      expectStatus(full, 200);
+      return { id, full, etag: header(full, "ETag") };
+    }
+
+    async function heldCount(srv) {
+      const m = /^querystatus_held_requests (\S+)$/m.exec((await admin(srv, "/metrics")).body);
+      return m ? Number(m[1]) : NaN;
+    }
+
+    async function untilHeld(srv, n) {
+      const deadline = Date.now() + 5000;
+      while ((await heldCount(srv)) !== n) {
+        assert.ok(Date.now() < deadline, `never ${n} held requests`);
+        await sleep(20);
+      }
+    }
+
+    it("a matching tag with Prefer: wait is held until the wait ends, then 304 with Preference-Applied, free", async () => {
+      const key = createKey(env, { license: fx.licA, rateLimit: 10 });
+      await awayFromWindowEdge();
+      const q = await freshQuery("waitend", key);
+      assert.equal(intHeader(q.full, "X-RateLimit-Remaining"), 9);
+      const t0 = Date.now();
+      const res = await call({ json: { schedule_id: q.id }, token: key, headers: { "If-None-Match": q.etag, Prefer: "wait=2" }, timeoutMs: 10000 });
+      const took = Date.now() - t0;
+      expectStatus(res, 304);
+      assert.ok(took >= 1900 && took < 4000, `held ${took} ms for wait=2`);
+      assert.equal(header(res, "Preference-Applied"), "wait=2");
+      assert.equal(header(res, "ETag"), q.etag);
+      assert.equal(intHeader(res, "X-RateLimit-Remaining"), 9, "a held 304 spent budget");
+    });
+
+    it("a change while held answers 200 at once with the new state, counted, with Preference-Applied", async () => {
+      const key = createKey(env, { license: fx.licA, rateLimit: 10 });
+      await awayFromWindowEdge();
+      const q = await freshQuery("waitchange", key);
+      const pending = call({ json: { schedule_id: q.id }, token: key, headers: { "If-None-Match": q.etag, Prefer: "wait=20" }, timeoutMs: 30000 });
+      await untilHeld(main, 1);
+      putQuery(env, { license: fx.licA, scheduleId: q.id, status: "RUNNING", ready: 3, total: 4 });
+      const committed = Date.now();
+      const res = await pending;
+      const took = Date.now() - committed;
+      expectStatus(res, 200);
+      assert.ok(took < 1000, `answered ${took} ms after the commit`);
+      assert.equal(header(res, "Preference-Applied"), "wait=20");
+      assert.notEqual(header(res, "ETag"), q.etag);
+      assert.equal(res.json.meta.progress.queries_ready, 3);
+      assert.equal(intHeader(res, "X-RateLimit-Remaining"), 8, "the change's 200 is counted once");
+    });
+
+    it("without a matching tag, with wait=0 or an invalid preference, the answer is at once and has no Preference-Applied", async () => {
+      const q = await freshQuery("waitnone", fx.keyA);
+      const cases = [
+        [{ Prefer: "wait=5" }, 200],
+        [{ Prefer: "wait=5", "If-None-Match": '"other"' }, 200],
+        [{ Prefer: "wait=0", "If-None-Match": q.etag }, 304],
+        [{ Prefer: "wait=-1", "If-None-Match": q.etag }, 304],
+        [{ Prefer: "wait=1.5", "If-None-Match": q.etag }, 304],
+        [{ Prefer: "wait", "If-None-Match": q.etag }, 304],
+        [{ Prefer: "respond-async", "If-None-Match": q.etag }, 304],
+      ];
+      for (const [headers, status] of cases) {
+        const t0 = Date.now();
+        const res = await call({ json: { schedule_id: q.id }, token: fx.keyA, headers });
+        expectStatus(res, status);
+        assert.ok(Date.now() - t0 < 900, `${JSON.stringify(headers)} was held`);
+        assert.equal(header(res, "Preference-Applied"), undefined, JSON.stringify(headers));
+      }
+    });
+
+    it("past --max-waiters-per-key (10) a request is answered at once without Preference-Applied", async () => {
+      const key = createKey(env, { license: fx.licA, rateLimit: 100 });
+      await awayFromWindowEdge();
+      const q = await freshQuery("waitbound", key);
+      const wait = { "If-None-Match": q.etag, Prefer: "wait=20" };
+      const held = [];
+      for (let i = 0; i < 10; i++) {
+        held.push(call({ json: { schedule_id: q.id }, token: key, headers: wait, timeoutMs: 30000 }));
+      }
+      await untilHeld(main, 10);
+      const t0 = Date.now();
+      const eleventh = await call({ json: { schedule_id: q.id }, token: key, headers: wait });
+      expectStatus(eleventh, 304);
+      assert.ok(Date.now() - t0 < 900, "the eleventh was held");
+      assert.equal(header(eleventh, "Preference-Applied"), undefined);
+      // Another key of the license still gets its own ten.
+      const other = await call({ json: { schedule_id: q.id }, token: fx.keyA2, headers: { ...wait, Prefer: "wait=1" }, timeoutMs: 10000 });
+      assert.equal(header(other, "Preference-Applied"), "wait=1");
+      putQuery(env, { license: fx.licA, scheduleId: q.id, status: "QUEUED", ready: 0, total: 4 });
+      for (const res of await Promise.all(held)) {
+        expectStatus(res, 200);
+        assert.equal(header(res, "Preference-Applied"), "wait=20");
+        assert.equal(res.json.meta.status_code, "QUEUED");
+      }
+    });
+
+    it("browsers may send Prefer and read Preference-Applied (CORS)", async () => {
+      const pre = await call({ method: "OPTIONS", json: { schedule_id: fx.running } });
+      const allowed = header(pre, "Access-Control-Allow-Headers").split(",").map((x) => x.trim().toLowerCase());
+      assert.ok(allowed.includes("prefer"), `Allow-Headers ${allowed}`);
+      const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
+      const exposed = header(res, "Access-Control-Expose-Headers").split(",").map((x) => x.trim().toLowerCase());
+      assert.ok(exposed.includes("preference-applied"), `Expose-Headers ${exposed}`);
+    });
+  });
+
   describe("rate limits", () => {
     it("X-RateLimit-Remaining decreases by one per request of a key", async () => {
       const key = createKey(env, { license: fx.licA });
@@ -993,7 +1105,7 @@ describe("querystatus contract", () => {
     let base;
     before(async () => {
       base = await start("base", {
-        args: ["--public-base-url", BASE_URL, "--unauth-rate-limit", "3", "--rate-limit", "5000"],
+        args: ["--public-base-url", BASE_URL, "--unauth-rate-limit", "3", "--rate-limit", "5000", "--max-wait-seconds", "2"],
         trustedProxies: null,
       });
     });
@@ -1027,6 +1139,41 @@ describe("querystatus contract", () => {
       assert.equal(header(a, "ETag"), header(b, "ETag"));
       expectStatus(await call({ srv: base, json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(a, "ETag") } }), 304);
       expectStatus(await call({ json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(b, "ETag") } }), 304);
+    });
+
+    it("a wait longer than --max-wait-seconds is clamped to it, and Preference-Applied says so", async () => {
+      const full = await call({ srv: base, json: { schedule_id: fx.running }, token: fx.keyA });
+      const t0 = Date.now();
+      const res = await call({ srv: base, json: { schedule_id: fx.running }, token: fx.keyA, headers: { "If-None-Match": header(full, "ETag"), Prefer: "wait=100000" }, timeoutMs: 10000 });
+      expectStatus(res, 304);
+      assert.equal(header(res, "Preference-Applied"), "wait=2");
+      const took = Date.now() - t0;
+      assert.ok(took >= 1900 && took < 4000, `held ${took} ms`);
+    });
+
+    it("a change while a request is held on each of two instances answers both within one second", async () => {
+      const id = newScheduleId("twoheld");
+      putQuery(env, { license: fx.licA, scheduleId: id, status: "RUNNING", ready: 1, total: 2 });
+      const a = await call({ json: { schedule_id: id }, token: fx.keyA });
+      const b = await call({ srv: base, json: { schedule_id: id }, token: fx.keyA });
+      assert.equal(header(a, "ETag"), header(b, "ETag"));
+      const wait = { "If-None-Match": header(a, "ETag"), Prefer: "wait=30" };
+      // base allows 2 s at most: the change comes well within it.
+      const onMain = call({ json: { schedule_id: id }, token: fx.keyA, headers: wait, timeoutMs: 40000 });
+      const onBase = call({ srv: base, json: { schedule_id: id }, token: fx.keyA, headers: wait, timeoutMs: 40000 });
+      await sleep(300);
+      putQuery(env, { license: fx.licA, scheduleId: id, status: "SUCCESS", ready: 2, total: 2, finishedAgo: 0 });
+      const committed = Date.now();
+      const [ra, rb] = await Promise.all([onMain, onBase]);
+      const took = Date.now() - committed;
+      expectStatus(ra, 200);
+      expectStatus(rb, 200);
+      assert.ok(took < 1000, `answered ${took} ms after the commit`);
+      assert.equal(ra.json.meta.status_code, "SUCCESS");
+      assert.equal(rb.json.meta.status_code, "SUCCESS");
+      assert.equal(header(ra, "Preference-Applied"), "wait=30");
+      assert.equal(header(rb, "Preference-Applied"), "wait=2");
+      assert.equal(header(ra, "ETag"), header(rb, "ETag"));
     });
 
     it("X-Forwarded-For from a peer that is not a trusted proxy is ignored", async () => {
