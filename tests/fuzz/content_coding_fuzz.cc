@@ -14,16 +14,16 @@
 #include <string>
 #include <string_view>
 
+#include "common/content_coding.h"
 #include "common/text.h"
 #include "fuzz/fuzz_check.h"
-#include "http/content_coding.h"
 #include "support/content_decoders.h"
 
 namespace {
 
-using qs::http::ChooseEncoding;
-using qs::http::Compress;
-using qs::http::Encoding;
+using qs::ChooseEncoding;
+using qs::Compress;
+using qs::Encoding;
 using qs::testing::Gunzip;
 using qs::testing::Unzstd;
 

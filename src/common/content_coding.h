@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-namespace qs::http {
+namespace qs {
 
 // The codings this service produces. kIdentity is the body as is.
 enum class Encoding { kIdentity, kGzip, kZstd };
@@ -57,4 +57,4 @@ Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding);
 Result<std::string> Compress(Encoding encoding, std::string_view body,
                              int level);
 
-}  // namespace qs::http
+}  // namespace qs

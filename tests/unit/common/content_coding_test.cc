@@ -1,4 +1,4 @@
-#include "http/content_coding.h"
+#include "common/content_coding.h"
 
 #include <gtest/gtest.h>
 // ZSTD_getFrameHeader and ZSTD_getCParams, to check the frames made.
@@ -12,7 +12,7 @@
 
 #include "support/content_decoders.h"
 
-namespace qs::http {
+namespace qs {
 namespace {
 
 using qs::testing::Gunzip;
@@ -266,4 +266,4 @@ TEST(CompressZstdTest, TheHighestLevelUsedKeepsTheWindowWithinEightMegabytes) {
 }
 
 }  // namespace
-}  // namespace qs::http
+}  // namespace qs

@@ -1,4 +1,4 @@
-#include "http/content_coding.h"
+#include "common/content_coding.h"
 
 #include <zlib.h>
 #include <zstd.h>
@@ -10,7 +10,7 @@
 
 #include "common/header_syntax.h"
 
-namespace qs::http {
+namespace qs {
 namespace {
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in
@@ -182,4 +182,4 @@ Result<std::string> Compress(Encoding encoding, std::string_view body,
   return std::string(body);
 }
 
-}  // namespace qs::http
+}  // namespace qs
