@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "common/header_syntax.h"
 
@@ -63,13 +65,17 @@ void KeepLowest(std::optional<int>* slot, int weight) {
   if (!*slot || weight < **slot) *slot = weight;
 }
 
-// windowBits for deflate: 15 (a 32 KB window), + 16 for the gzip wrapper.
+// windowBits for deflate: 15 (a 32 KB window), + 16 for the gzip wrapper;
+// negative for a raw deflate stream with no wrapper at all.
 constexpr int kGzipWindowBits = 15 + 16;
+constexpr int kRawDeflateWindowBits = -15;
 constexpr int kZstdMaxLevel = 19;
 
-Result<std::string> Gzip(std::string_view body, int level) {
+// `body` deflated with `window_bits` (gzip-wrapped or raw), ended with
+// Z_FINISH.
+Result<std::string> Deflate(std::string_view body, int level, int window_bits) {
   z_stream zs{};
-  if (deflateInit2(&zs, std::clamp(level, 1, 9), Z_DEFLATED, kGzipWindowBits, 8,
+  if (deflateInit2(&zs, std::clamp(level, 1, 9), Z_DEFLATED, window_bits, 8,
                    Z_DEFAULT_STRATEGY) != Z_OK) {
     return Error::Internal("gzip: deflateInit2 failed");
   }
@@ -103,6 +109,97 @@ Result<std::string> Gzip(std::string_view body, int level) {
     produced += room - zs.avail_out;
   }
   out.resize(produced);
+  return out;
+}
+
+Result<std::string> Gzip(std::string_view body, int level) {
+  return Deflate(body, level, kGzipWindowBits);
+}
+
+uint32_t Crc32(uint32_t crc, std::string_view bytes) {
+  // zlib's crc32 takes a uInt length: feed it in pieces that fit.
+  while (!bytes.empty()) {
+    uInt n = static_cast<uInt>(std::min<size_t>(bytes.size(), UINT_MAX));
+    crc = static_cast<uint32_t>(
+        crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), n));
+    bytes.remove_prefix(n);
+  }
+  return crc;
+}
+
+void AppendLittleEndian(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) {
+    out += static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+}
+
+// The gzip member of head + tail (see JoinHead).
+std::string JoinGzip(std::string_view head, const CompressedTail& tail) {
+  // RFC 1952 2.3: ID1 ID2, CM 8 (deflate), no flags, no MTIME, no XFL,
+  // OS 255 (unknown): the same bytes whatever machine made them.
+  constexpr std::string_view kHeader("\x1f\x8b\x08\0\0\0\0\0\0\xff", 10);
+  // A stored block holds at most 65535 bytes (RFC 1951 3.2.4).
+  constexpr size_t kStoredMax = 65535;
+  std::string out;
+  out.reserve(kHeader.size() + head.size() +
+              5 * (head.size() / kStoredMax + 1) + tail.bytes.size() + 8);
+  out += kHeader;
+  for (size_t at = 0; at < head.size(); at += kStoredMax) {
+    std::string_view piece = head.substr(at, kStoredMax);
+    // BFINAL 0, BTYPE 00 (stored), then padding to the byte boundary: one
+    // zero byte, as the stream is byte-aligned here. Then LEN and NLEN.
+    out += '\0';
+    AppendLittleEndian(out, piece.size(), 2);
+    AppendLittleEndian(out, ~piece.size() & 0xffff, 2);
+    out += piece;
+  }
+  // The tail's stream starts on a byte boundary too, and refers to nothing
+  // before it: it was compressed on its own.
+  out += tail.bytes;
+  uint32_t crc = static_cast<uint32_t>(crc32_combine(
+      Crc32(0, head), tail.crc32, static_cast<z_off_t>(tail.size)));
+  AppendLittleEndian(out, crc, 4);
+  AppendLittleEndian(out, (head.size() + tail.size) & 0xffffffffu, 4);
+  return out;
+}
+
+// `head` as a Zstandard frame of raw blocks (RFC 8878 3.1.1): magic, a
+// single-segment header whose content size is the head's length, and raw
+// blocks of at most 128 KiB, the last one marked.
+std::string ZstdRawFrame(std::string_view head) {
+  constexpr uint32_t kMagic = 0xFD2FB528;
+  constexpr size_t kBlockMax = 128 * 1024;
+  std::string out;
+  out.reserve(4 + 1 + 8 + head.size() + 3 * (head.size() / kBlockMax + 1));
+  AppendLittleEndian(out, kMagic, 4);
+  // Frame_Header_Descriptor: Single_Segment_flag (bit 5), no checksum, no
+  // dictionary, and the Frame_Content_Size field size in bits 7-6: with a
+  // single segment, 0 means 1 byte, 1 means 2 bytes (value - 256), 2
+  // means 4 bytes, 3 means 8 bytes.
+  uint64_t size = head.size();
+  if (size < 256) {
+    out += static_cast<char>(0x20);
+    AppendLittleEndian(out, size, 1);
+  } else if (size < 65536 + 256) {
+    out += static_cast<char>(0x60);
+    AppendLittleEndian(out, size - 256, 2);
+  } else if (size <= 0xffffffffu) {
+    out += static_cast<char>(0xa0);
+    AppendLittleEndian(out, size, 4);
+  } else {
+    out += static_cast<char>(0xe0);
+    AppendLittleEndian(out, size, 8);
+  }
+  size_t at = 0;
+  do {
+    std::string_view block = head.substr(at, kBlockMax);
+    at += block.size();
+    bool last = at >= head.size();
+    // Block_Header: Last_Block (bit 0), Block_Type 0 (raw, bits 1-2),
+    // Block_Size (bits 3-23).
+    AppendLittleEndian(out, (uint64_t{block.size()} << 3) | (last ? 1 : 0), 3);
+    out += block;
+  } while (at < head.size());
   return out;
 }
 
@@ -167,6 +264,50 @@ Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding) {
   int best = std::max(gzip_q, zstd_q);
   if (best == 0 || identity_q > best) return Encoding::kIdentity;
   return zstd_q == best ? Encoding::kZstd : Encoding::kGzip;
+}
+
+Result<CompressedTail> CompressTail(Encoding encoding, std::string_view tail,
+                                    int level) {
+  CompressedTail out;
+  out.encoding = encoding;
+  out.size = tail.size();
+  switch (encoding) {
+    case Encoding::kGzip: {
+      Result<std::string> deflated =
+          Deflate(tail, level, kRawDeflateWindowBits);
+      if (!deflated.ok()) return deflated.error();
+      out.bytes = std::move(deflated).value();
+      out.crc32 = Crc32(0, tail);
+      return out;
+    }
+    case Encoding::kZstd: {
+      Result<std::string> frame = Zstd(tail, level);
+      if (!frame.ok()) return frame.error();
+      out.bytes = std::move(frame).value();
+      return out;
+    }
+    case Encoding::kIdentity:
+      break;
+  }
+  out.bytes = std::string(tail);
+  return out;
+}
+
+std::string JoinHead(std::string_view head, const CompressedTail& tail) {
+  switch (tail.encoding) {
+    case Encoding::kGzip:
+      return JoinGzip(head, tail);
+    case Encoding::kZstd:
+      if (head.empty()) return tail.bytes;
+      return ZstdRawFrame(head) + tail.bytes;
+    case Encoding::kIdentity:
+      break;
+  }
+  std::string out;
+  out.reserve(head.size() + tail.bytes.size());
+  out += head;
+  out += tail.bytes;
+  return out;
 }
 
 Result<std::string> Compress(Encoding encoding, std::string_view body,

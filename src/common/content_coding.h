@@ -4,6 +4,7 @@
 // The caller joins several Accept-Encoding fields with ", " (RFC 9110 5.3).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,5 +57,41 @@ Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding);
 // allocate its state.
 Result<std::string> Compress(Encoding encoding, std::string_view body,
                              int level);
+
+// A body in two parts, head + tail, where the head differs in every response
+// and the tail is shared by many: the tail is compressed once
+// (CompressTail) and kept, and each response puts its own head in front of
+// it (JoinHead) with no compression at all: the head goes in uncompressed
+// blocks of the coding's own format. For a status page the head is the
+// few bytes up to meta.request_id and the tail everything after it.
+struct CompressedTail {
+  Encoding encoding = Encoding::kIdentity;
+  // gzip: a raw deflate stream (RFC 1951, no wrapper) of the tail, ended
+  // with its final block; zstd: one Zstandard frame (RFC 8878) with its
+  // content size and a content checksum; identity: the tail as is.
+  std::string bytes;
+  uint32_t crc32 = 0;  // CRC-32 of the tail (gzip's trailer needs it)
+  uint64_t size = 0;   // the tail's length before compression
+};
+
+// `tail` compressed for JoinHead, at `level` (clamped as Compress clamps).
+// Fails only when the library cannot allocate its state.
+Result<CompressedTail> CompressTail(Encoding encoding, std::string_view tail,
+                                    int level);
+
+// head + tail in tail.encoding, which every decoder of that coding reads
+// back as the two joined:
+// - gzip: one member (RFC 1952): the 10-byte header, `head` as stored
+//   deflate blocks (not final, byte-aligned), the tail's deflate blocks,
+//   and the trailer, whose CRC-32 is crc32_combine(crc(head), tail.crc32,
+//   tail.size) and whose ISIZE is the joined length mod 2^32. One member,
+//   not two, because some gzip readers stop after the first member.
+// - zstd: two frames, `head` as a frame of raw blocks (its content size
+//   given, no checksum) and then the tail's frame; RFC 8878 (3.1) lets a
+//   stream hold several frames, and decoders return their contents joined.
+//   An empty head gives the tail's frame alone.
+// - identity: head + tail.bytes.
+// Costs a copy of the tail's bytes and a CRC-32 of the head.
+std::string JoinHead(std::string_view head, const CompressedTail& tail);
 
 }  // namespace qs

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 // ZSTD_getFrameHeader and ZSTD_getCParams, to check the frames made.
 #define ZSTD_STATIC_LINKING_ONLY
+#include <zlib.h>
 #include <zstd.h>
 
 #include <cstdint>
@@ -263,6 +264,119 @@ TEST(CompressZstdTest, TheHighestLevelUsedKeepsTheWindowWithinEightMegabytes) {
   // level 19 stays within the 8 MB window of RFC 9659; level 20 would not.
   EXPECT_LE(ZSTD_getCParams(19, 0, 0).windowLog, 23u);
   EXPECT_GT(ZSTD_getCParams(20, 0, 0).windowLog, 23u);
+}
+
+// --- CompressTail and JoinHead --------------------------------------------
+
+CompressedTail Tail(Encoding encoding, std::string_view tail, int level = 3) {
+  Result<CompressedTail> r = CompressTail(encoding, tail, level);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
+  return r.ok() ? r.value() : CompressedTail{};
+}
+
+class JoinHeadTest : public ::testing::TestWithParam<Encoding> {};
+
+TEST_P(JoinHeadTest, AHeadJoinedToACompressedTailDecodesToBoth) {
+  std::string page = JsonPage(2000);
+  std::string head = "{\"meta\":{\"request_id\":\"3kPq0e6bLrV1yq9XwS2m1A\"";
+  CompressedTail tail = Tail(GetParam(), page);
+  EXPECT_EQ(Decode(GetParam(), JoinHead(head, tail)), head + page);
+}
+
+TEST_P(JoinHeadTest, OneTailServesManyHeads) {
+  std::string page = JsonPage(300);
+  CompressedTail tail = Tail(GetParam(), page);
+  for (std::string head : {"a", "{\"meta\":{\"request_id\":\"x\"", "zz"}) {
+    EXPECT_EQ(Decode(GetParam(), JoinHead(head, tail)), head + page) << head;
+  }
+}
+
+TEST_P(JoinHeadTest, EmptyHeadsAndTailsJoin) {
+  std::string page = JsonPage(50);
+  EXPECT_EQ(Decode(GetParam(), JoinHead("", Tail(GetParam(), page))), page);
+  EXPECT_EQ(Decode(GetParam(), JoinHead("head", Tail(GetParam(), ""))), "head");
+}
+
+TEST_P(JoinHeadTest, HeadsLongerThanOneUncompressedBlockJoin) {
+  // Past 65535 bytes gzip needs a second stored block; past 255 and 65791
+  // bytes the zstd frame's content size takes more bytes; past 128 KiB the
+  // zstd frame needs a second raw block.
+  std::string tail = JsonPage(100);
+  CompressedTail compressed = Tail(GetParam(), tail);
+  for (size_t n : {255u, 256u, 65535u, 65536u, 65791u, 65792u, 131072u, 131073u,
+                   300000u}) {
+    std::string head = RandomBytes(n);
+    EXPECT_EQ(Decode(GetParam(), JoinHead(head, compressed)), head + tail)
+        << n << " bytes of head";
+  }
+}
+
+TEST_P(JoinHeadTest, EveryLevelJoins) {
+  std::string page = JsonPage(100);
+  for (int level : {1, 6, 9, 19}) {
+    EXPECT_EQ(Decode(GetParam(), JoinHead("{", Tail(GetParam(), page, level))),
+              "{" + page)
+        << "level " << level;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Codings, JoinHeadTest,
+                         ::testing::Values(Encoding::kGzip, Encoding::kZstd),
+                         [](const auto& info) {
+                           return std::string(EncodingName(info.param));
+                         });
+
+TEST(JoinHeadGzipTest, IsOneMemberWhoseTrailerCoversHeadAndTail) {
+  // One member, so that a reader that stops after the first member (some
+  // do) still gets the whole body, and the trailer is checked: a single
+  // gzip reader (inflate with no member loop) reads all of it.
+  std::string page = JsonPage(500);
+  std::string joined = JoinHead("{\"head\":1,", Tail(Encoding::kGzip, page));
+  z_stream zs{};
+  ASSERT_EQ(inflateInit2(&zs, 15 + 16), Z_OK);
+  std::string out(page.size() + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(joined.data());
+  zs.avail_in = static_cast<uInt>(joined.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  EXPECT_EQ(zs.avail_in, 0u) << "bytes after the first member";
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  EXPECT_EQ(out, "{\"head\":1," + page);
+  // A flipped byte of the CRC-32 is caught.
+  joined[joined.size() - 5] = static_cast<char>(joined[joined.size() - 5] ^ 1);
+  EXPECT_EQ(Gunzip(joined), std::nullopt);
+}
+
+TEST(JoinHeadZstdTest, IsAFrameOfTheHeadThenTheTailsFrame) {
+  std::string page = JsonPage(500);
+  CompressedTail tail = Tail(Encoding::kZstd, page);
+  std::string head = "{\"head\":2,";
+  std::string joined = JoinHead(head, tail);
+  size_t first = ZSTD_findFrameCompressedSize(joined.data(), joined.size());
+  ASSERT_FALSE(ZSTD_isError(first));
+  EXPECT_EQ(ZSTD_getFrameContentSize(joined.data(), first), head.size());
+  EXPECT_EQ(joined.substr(first), tail.bytes);
+  // ZSTD_decompress reads every frame of its input.
+  std::string out(head.size() + page.size(), '\0');
+  size_t n =
+      ZSTD_decompress(out.data(), out.size(), joined.data(), joined.size());
+  ASSERT_FALSE(ZSTD_isError(n)) << ZSTD_getErrorName(n);
+  EXPECT_EQ(out.substr(0, n), head + page);
+}
+
+TEST(JoinHeadIdentityTest, IsTheConcatenation) {
+  EXPECT_EQ(JoinHead("ab", Tail(Encoding::kIdentity, "cd")), "abcd");
+}
+
+TEST(CompressTailTest, RecordsTheTailsLengthAndCrc) {
+  std::string page = JsonPage(100);
+  CompressedTail tail = Tail(Encoding::kGzip, page);
+  EXPECT_EQ(tail.size, page.size());
+  EXPECT_EQ(tail.crc32, crc32(0, reinterpret_cast<const Bytef*>(page.data()),
+                              static_cast<uInt>(page.size())));
+  EXPECT_LT(tail.bytes.size() * 5, page.size());
 }
 
 }  // namespace
