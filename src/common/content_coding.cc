@@ -163,55 +163,17 @@ std::string JoinGzip(std::string_view head, const CompressedTail& tail) {
   return out;
 }
 
-// `head` as a Zstandard frame of raw blocks (RFC 8878 3.1.1): magic, a
-// single-segment header whose content size is the head's length, and raw
-// blocks of at most 128 KiB, the last one marked.
-std::string ZstdRawFrame(std::string_view head) {
-  constexpr uint32_t kMagic = 0xFD2FB528;
-  constexpr size_t kBlockMax = 128 * 1024;
-  std::string out;
-  out.reserve(4 + 1 + 8 + head.size() + 3 * (head.size() / kBlockMax + 1));
-  AppendLittleEndian(out, kMagic, 4);
-  // Frame_Header_Descriptor: Single_Segment_flag (bit 5), no checksum, no
-  // dictionary, and the Frame_Content_Size field size in bits 7-6: with a
-  // single segment, 0 means 1 byte, 1 means 2 bytes (value - 256), 2
-  // means 4 bytes, 3 means 8 bytes.
-  uint64_t size = head.size();
-  if (size < 256) {
-    out += static_cast<char>(0x20);
-    AppendLittleEndian(out, size, 1);
-  } else if (size < 65536 + 256) {
-    out += static_cast<char>(0x60);
-    AppendLittleEndian(out, size - 256, 2);
-  } else if (size <= 0xffffffffu) {
-    out += static_cast<char>(0xa0);
-    AppendLittleEndian(out, size, 4);
-  } else {
-    out += static_cast<char>(0xe0);
-    AppendLittleEndian(out, size, 8);
-  }
-  size_t at = 0;
-  do {
-    std::string_view block = head.substr(at, kBlockMax);
-    at += block.size();
-    bool last = at >= head.size();
-    // Block_Header: Last_Block (bit 0), Block_Type 0 (raw, bits 1-2),
-    // Block_Size (bits 3-23).
-    AppendLittleEndian(out, (uint64_t{block.size()} << 3) | (last ? 1 : 0), 3);
-    out += block;
-  } while (at < head.size());
-  return out;
-}
-
-Result<std::string> Zstd(std::string_view body, int level) {
+// One Zstandard frame of `body`, with its content size, and a content
+// checksum when `checksum`.
+Result<std::string> Zstd(std::string_view body, int level, bool checksum) {
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                           ZSTD_freeCCtx);
   if (!cctx) return Error::Internal("zstd: cannot allocate a context");
   if (ZSTD_isError(
           ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel,
                                  std::clamp(level, 1, kZstdMaxLevel))) ||
-      ZSTD_isError(
-          ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1))) {
+      ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag,
+                                          checksum ? 1 : 0))) {
     return Error::Internal("zstd: cannot set the parameters");
   }
   std::string out;
@@ -222,6 +184,105 @@ Result<std::string> Zstd(std::string_view body, int level) {
     return Error::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
   }
   out.resize(n);
+  return out;
+}
+
+constexpr uint32_t kZstdMagic = 0xFD2FB528;
+constexpr uint64_t kZstdBlockMax = 128 * 1024;
+
+uint64_t ReadLittleEndian(std::string_view bytes, size_t at, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+  }
+  return v;
+}
+
+// The tail's frame made into what JoinHead needs: its blocks alone (the
+// frame header taken off; the frame has no checksum) and the window its
+// matches may reach back across (RFC 8878 3.1.1.1).
+Result<CompressedTail> ZstdBlocks(std::string_view frame) {
+  auto malformed = [] {
+    return Error::Internal("zstd: unexpected frame header");
+  };
+  if (frame.size() < 5 || ReadLittleEndian(frame, 0, 4) != kZstdMagic) {
+    return malformed();
+  }
+  const auto descriptor = static_cast<unsigned char>(frame[4]);
+  const int fcs_flag = descriptor >> 6;
+  const bool single_segment = (descriptor >> 5) & 1;
+  const bool checksum = (descriptor >> 2) & 1;
+  static constexpr int kDictIdBytes[] = {0, 1, 2, 4};
+  static constexpr int kFcsBytes[] = {0, 2, 4, 8};
+  const int fcs_bytes =
+      fcs_flag == 0 ? (single_segment ? 1 : 0) : kFcsBytes[fcs_flag];
+  size_t at = 5;
+  uint64_t window = 0;
+  if (!single_segment) {
+    if (frame.size() < at + 1) return malformed();
+    const auto wd = static_cast<unsigned char>(frame[at++]);
+    const uint64_t base = uint64_t{1} << (10 + (wd >> 3));
+    window = base + (base / 8) * (wd & 7);
+  }
+  at += kDictIdBytes[descriptor & 3];
+  if (checksum || (descriptor & 3) != 0 || frame.size() < at + fcs_bytes) {
+    return malformed();  // Zstd() made it with neither
+  }
+  if (single_segment) {
+    window =
+        ReadLittleEndian(frame, at, fcs_bytes) + (fcs_bytes == 2 ? 256 : 0);
+  }
+  at += fcs_bytes;
+  CompressedTail out;
+  out.encoding = Encoding::kZstd;
+  out.bytes = std::string(frame.substr(at));
+  out.window = window;
+  return out;
+}
+
+// The one frame of head + tail (see JoinHead).
+std::string JoinZstd(std::string_view head, const CompressedTail& tail) {
+  std::string out;
+  out.reserve(4 + 1 + 1 + 8 + head.size() + 3 * (head.size() / 1024 + 1) +
+              tail.bytes.size());
+  AppendLittleEndian(out, kZstdMagic, 4);
+  // Frame_Header_Descriptor: a 4-byte Frame_Content_Size (8 past 4 GiB),
+  // no single segment (so a Window_Descriptor follows), no checksum (it
+  // would have to cover the head too), no dictionary.
+  const uint64_t content = head.size() + tail.size;
+  const bool large = content > 0xffffffffu;
+  out += static_cast<char>(large ? 0xc0 : 0x80);
+  // Window_Descriptor: the smallest window the format can state that is at
+  // least the tail's (and at least its minimum, 1 KiB). The formats's
+  // windows between 2^n and 2^(n+1) are 2^n (1 + m/8), so a tail window
+  // within 8 MiB stays within 8 MiB, the most HTTP decoders must accept.
+  uint64_t window = 0;
+  for (int exponent = 0; exponent < 32 && window == 0; ++exponent) {
+    const uint64_t base = uint64_t{1} << (10 + exponent);
+    for (int mantissa = 0; mantissa < 8; ++mantissa) {
+      if (base + (base / 8) * mantissa >= tail.window) {
+        out += static_cast<char>((exponent << 3) | mantissa);
+        window = base + (base / 8) * mantissa;
+        break;
+      }
+    }
+  }
+  AppendLittleEndian(out, content, large ? 8 : 4);
+  // The head in raw blocks, none marked last: at most Block_Maximum_Size
+  // each, min(window, 128 KiB).
+  const size_t block_max = std::min(window, kZstdBlockMax);
+  for (size_t at = 0; at < head.size(); at += block_max) {
+    std::string_view block = head.substr(at, block_max);
+    // Block_Header: Last_Block (bit 0) 0, Block_Type raw (bits 1-2) 0,
+    // Block_Size (bits 3-23).
+    AppendLittleEndian(out, uint64_t{block.size()} << 3, 3);
+    out += block;
+  }
+  // The tail's blocks, its last one marked. Raw blocks change none of the
+  // state its compressed blocks start from (no entropy tables, the initial
+  // repeat offsets), and its matches reach only into its own bytes, within
+  // the window given above.
+  out += tail.bytes;
   return out;
 }
 
@@ -281,10 +342,12 @@ Result<CompressedTail> CompressTail(Encoding encoding, std::string_view tail,
       return out;
     }
     case Encoding::kZstd: {
-      Result<std::string> frame = Zstd(tail, level);
+      Result<std::string> frame = Zstd(tail, level, /*checksum=*/false);
       if (!frame.ok()) return frame.error();
-      out.bytes = std::move(frame).value();
-      return out;
+      Result<CompressedTail> blocks = ZstdBlocks(frame.value());
+      if (!blocks.ok()) return blocks.error();
+      blocks.value().size = tail.size();
+      return blocks;
     }
     case Encoding::kIdentity:
       break;
@@ -298,8 +361,7 @@ std::string JoinHead(std::string_view head, const CompressedTail& tail) {
     case Encoding::kGzip:
       return JoinGzip(head, tail);
     case Encoding::kZstd:
-      if (head.empty()) return tail.bytes;
-      return ZstdRawFrame(head) + tail.bytes;
+      return JoinZstd(head, tail);
     case Encoding::kIdentity:
       break;
   }
@@ -316,7 +378,7 @@ Result<std::string> Compress(Encoding encoding, std::string_view body,
     case Encoding::kGzip:
       return Gzip(body, level);
     case Encoding::kZstd:
-      return Zstd(body, level);
+      return Zstd(body, level, /*checksum=*/true);
     case Encoding::kIdentity:
       break;
   }

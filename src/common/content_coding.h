@@ -67,11 +67,13 @@ Result<std::string> Compress(Encoding encoding, std::string_view body,
 struct CompressedTail {
   Encoding encoding = Encoding::kIdentity;
   // gzip: a raw deflate stream (RFC 1951, no wrapper) of the tail, ended
-  // with its final block; zstd: one Zstandard frame (RFC 8878) with its
-  // content size and a content checksum; identity: the tail as is.
+  // with its final block; zstd: the blocks of one Zstandard frame (RFC 8878
+  // 3.1.1.2) of the tail, without the frame's header, its last block
+  // marked; identity: the tail as is.
   std::string bytes;
-  uint32_t crc32 = 0;  // CRC-32 of the tail (gzip's trailer needs it)
-  uint64_t size = 0;   // the tail's length before compression
+  uint32_t crc32 = 0;   // gzip: CRC-32 of the tail (the trailer needs it)
+  uint64_t window = 0;  // zstd: how far back the blocks' matches may reach
+  uint64_t size = 0;    // the tail's length before compression
 };
 
 // `tail` compressed for JoinHead, at `level` (clamped as Compress clamps).
@@ -79,19 +81,20 @@ struct CompressedTail {
 Result<CompressedTail> CompressTail(Encoding encoding, std::string_view tail,
                                     int level);
 
-// head + tail in tail.encoding, which every decoder of that coding reads
-// back as the two joined:
-// - gzip: one member (RFC 1952): the 10-byte header, `head` as stored
-//   deflate blocks (not final, byte-aligned), the tail's deflate blocks,
-//   and the trailer, whose CRC-32 is crc32_combine(crc(head), tail.crc32,
-//   tail.size) and whose ISIZE is the joined length mod 2^32. One member,
-//   not two, because some gzip readers stop after the first member.
-// - zstd: two frames, `head` as a frame of raw blocks (its content size
-//   given, no checksum) and then the tail's frame; RFC 8878 (3.1) lets a
-//   stream hold several frames, and decoders return their contents joined.
-//   An empty head gives the tail's frame alone.
+// head + tail in tail.encoding, as one gzip member or one zstd frame, so
+// that even a reader that stops after the first member or frame (some HTTP
+// clients have) reads all of it:
+// - gzip (RFC 1952): the 10-byte header, `head` as stored deflate blocks
+//   (not final, byte-aligned), the tail's deflate blocks, and the trailer,
+//   whose CRC-32 is crc32_combine(crc(head), tail.crc32, tail.size) and
+//   whose ISIZE is the joined length mod 2^32.
+// - zstd (RFC 8878): a frame header giving the joined content size and the
+//   tail's window (rounded up to a size the format can state, so within
+//   8 MB when the tail's is), `head` as raw blocks, then the tail's blocks.
+//   No content checksum: it would have to be computed over the whole body
+//   for every response.
 // - identity: head + tail.bytes.
-// Costs a copy of the tail's bytes and a CRC-32 of the head.
+// Costs a copy of the tail's bytes and, for gzip, a CRC-32 of the head.
 std::string JoinHead(std::string_view head, const CompressedTail& tail);
 
 }  // namespace qs
