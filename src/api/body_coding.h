@@ -26,16 +26,18 @@ namespace qs::api {
 inline constexpr size_t kMinCodedBodyBytes = 1024;
 
 // The levels, chosen with tests/bench/coding_levels on the benchmark's
-// 10,000-row page (617 KB; docs/api.md, "Compression", has the table).
-// gzip 6: 115 KB in 11.7 ms, where 1 gives 153 KB (4.9 ms) and 9 only 10%
-// less than 6 for 4.5 times the CPU (104 KB, 53 ms). zstd 6: 63 KB in
-// 4.4 ms, where 3 gives 66 KB (1.7 ms), 9 no less than 6 for twice the
-// CPU, and 19 47 KB but 315 ms, which the first request after every change
-// of a page (a cache miss) would wait for. A tail is compressed once per
-// cached page, so a level a little past the cheapest pays; 6 is the knee
-// for both, and a miss still costs less than gzip's.
+// 10,000-row page (617 KB; docs/api.md, "Compression", has the table; CPU
+// times moved by up to a half between runs on a shared machine). A tail is
+// compressed once per cached page and coding, so a level past the cheapest
+// can pay; but a miss pays it on the request path, and while the change
+// feed is down (every read past the cache) so does every response.
+// gzip 6: 115 KB for 9-13 ms of CPU, where 1 gives 153 KB (4-5 ms) and 9
+// saves 10% more for 4 to 6 times the CPU (104 KB, 52-60 ms). zstd 3: 66 KB
+// for 1.1-1.6 ms, no dearer than 1 (70 KB); 6 saves under 5% more (63 KB)
+// for 3 to 5 times the CPU, 9 no more than 6, and 19 (47 KB) costs
+// 260-430 ms.
 inline constexpr int kGzipLevel = 6;
-inline constexpr int kZstdLevel = 6;
+inline constexpr int kZstdLevel = 3;
 
 struct CodedBody {
   Encoding coding =
