@@ -20,7 +20,7 @@ QS_PG_VERSION="${QS_PG_VERSION:-15}"
 QS_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libpistache-dev rapidjson-dev libpqxx-dev libhiredis-dev prometheus-cpp-dev
-  zlib1g-dev libzstd-dev
+  zlib1g-dev libzstd-dev zstd
   libgtest-dev libgmock-dev
   postgresql postgresql-client redis-server redis-tools
   curl python3 nodejs npm yamllint prometheus haproxy wrk

@@ -25,22 +25,25 @@ void AppendOptionalString(std::string& out,
   }
 }
 
-}  // namespace
+void AppendHead(std::string& s, std::string_view request_id) {
+  s += "{\"meta\":{\"request_id\":";
+  AppendJsonString(s, request_id);
+}
 
-void RenderStatusBody(const StatusView& v, std::string* out) {
+// The bytes the tail of `v` takes, near enough to reserve them.
+size_t TailCapacity(const StatusView& v) {
   const bool success = v.status == QueryStatusCode::kSuccess;
-  std::string& s = *out;
-  s.clear();
   size_t links_size = 0;
   if (success && v.links != nullptr) {
     links_size = (v.links->prev ? v.links->prev->size() : 0) +
                  (v.links->next ? v.links->next->size() : 0);
   }
-  s.reserve(320 + v.request_id.size() + v.schedule_id.size() + links_size +
-            (success ? v.rows_json.size() : 0));
+  return 300 + v.schedule_id.size() + links_size +
+         (success ? v.rows_json.size() : 0);
+}
 
-  s += "{\"meta\":{\"request_id\":";
-  AppendJsonString(s, v.request_id);
+void AppendTail(std::string& s, const StatusView& v) {
+  const bool success = v.status == QueryStatusCode::kSuccess;
   s += ",\"schedule_id\":";
   AppendJsonString(s, v.schedule_id);
   s += ",\"status_code\":\"";
@@ -70,6 +73,26 @@ void RenderStatusBody(const StatusView& v, std::string* out) {
   s += "},\"data\":[";
   if (success) s += v.rows_json;
   s += "]}";
+}
+
+}  // namespace
+
+void RenderStatusBody(const StatusView& v, std::string* out) {
+  out->clear();
+  out->reserve(32 + v.request_id.size() + TailCapacity(v));
+  AppendHead(*out, v.request_id);
+  AppendTail(*out, v);
+}
+
+void RenderStatusHead(std::string_view request_id, std::string* out) {
+  out->clear();
+  AppendHead(*out, request_id);
+}
+
+void RenderStatusTail(const StatusView& v, std::string* out) {
+  out->clear();
+  out->reserve(TailCapacity(v));
+  AppendTail(*out, v);
 }
 
 std::string RenderStatusEtag(const StatusView& v,

@@ -38,6 +38,15 @@ struct StatusView {
 // official SDK fails on a null paginate object) and have "data":[].
 void RenderStatusBody(const StatusView& v, std::string* out);
 
+// The same body in two parts, head + tail == RenderStatusBody: the head is
+// what varies per request, {"meta":{"request_id":<request_id>, and the tail
+// everything after it, which depends on nothing but the snapshot and the
+// request's page (so a cached page's tail can be compressed once and kept;
+// see api/body_coding.h). Each replaces *out; the tail does not read
+// v.request_id.
+void RenderStatusHead(std::string_view request_id, std::string* out);
+void RenderStatusTail(const StatusView& v, std::string* out);
+
 // The ETag field value of the 200 body RenderStatusBody(v) gives: a weak
 // validator (MakeEtag) of that body without meta.request_id and with the
 // rows stood for by `rows_digest` (Sha256Hex of v.rows_json), so it covers

@@ -1,5 +1,6 @@
 #include "api/status_service.h"
 
+#include "api/body_coding.h"
 #include "api/conditional.h"
 #include "api/pagination.h"
 #include "api/request_parser.h"
@@ -515,8 +516,12 @@ void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
   const store::StatusSnapshot& s = *snapshot.value();
   PageLinks links = LinksFor(*flow, s);
   StatusView view = ViewFor(*flow, s, links);
-  reply.body.reserve(512 + s.rows_json.size());
-  RenderStatusBody(view, &reply.body);
+  CodedBody body =
+      RenderCodedBody(view, s, ChooseEncoding(flow->call.accept_encoding));
+  metrics_.CountBody(body.coding, body.bytes.size(), body.identity_size,
+                     body.compressed);
+  reply.body = std::move(body.bytes);
+  reply.coding = body.coding;
   reply.etag = EtagOf(*flow, s);
   reply.rows = s.rows_returned;
   metrics_.response_rows().Increment(static_cast<double>(s.rows_returned));

@@ -11,6 +11,7 @@
 #include "api/status_json.h"
 #include "api/wait_room.h"
 #include "auth/authenticator.h"
+#include "common/content_coding.h"
 #include "common/executor.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
@@ -35,6 +36,9 @@ struct StatusCall {
   std::optional<std::string> if_none_match;
   // The Prefer field value (several fields joined with ", "), or nullopt.
   std::optional<std::string> prefer;
+  // The Accept-Encoding field value (several fields joined with ", "), or
+  // nullopt when the request has none.
+  std::optional<std::string> accept_encoding;
   std::string client_address;                // resolved through trusted proxies
   std::string request_id;
   // When the edge gives up on the request (its deadline); work not started
@@ -62,7 +66,10 @@ struct StatusReply {
   std::optional<RateInfo> rate;
   // For a 401: whether a credential was presented (then it was not valid).
   bool credential_given = false;
-  std::string body;  // the 200 body (application/json)
+  std::string body;  // the 200 body (application/json), in `coding`
+  // The body's content coding (api/body_coding.h): not identity only for a
+  // 200 the client accepted it for; then it is the Content-Encoding.
+  Encoding coding = Encoding::kIdentity;
   int64_t license_id = 0;
   int64_t rows = 0;
   // On a 200 and a 304: the representation's weak validator, as the ETag

@@ -7,25 +7,28 @@
 
 namespace qs {
 
-// The string `compute` gives, computed by whichever thread asks first; every
+// The value `compute` gives, computed by whichever thread asks first; every
 // later Get returns it without computing again (an acquire load). A copy
 // starts empty: the value belongs to the object it was derived from, and a
 // copy may be changed before it is asked. Thread-safe.
-class StringMemo {
+template <typename T>
+class Memo {
  public:
-  StringMemo() = default;
-  StringMemo(const StringMemo&) {}
-  StringMemo& operator=(const StringMemo&) { return *this; }
+  Memo() = default;
+  Memo(const Memo&) {}
+  Memo& operator=(const Memo&) { return *this; }
 
   template <typename Compute>
-  const std::string& Get(Compute&& compute) const {
+  const T& Get(Compute&& compute) const {
     std::call_once(once_, [&] { value_ = std::forward<Compute>(compute)(); });
     return value_;
   }
 
  private:
   mutable std::once_flag once_;
-  mutable std::string value_;
+  mutable T value_{};
 };
+
+using StringMemo = Memo<std::string>;
 
 }  // namespace qs

@@ -99,6 +99,10 @@ class Responder {
       if (reply.not_modified) {
         Finish(ex, 304, "", nullptr, reply.license_id, 0, client);
       } else {
+        if (reply.coding != Encoding::kIdentity) {
+          ex.reply.SetHeader("Content-Encoding",
+                             std::string(EncodingName(reply.coding)));
+        }
         Finish(ex, 200, reply.body, "application/json", reply.license_id,
                reply.rows, client);
       }
@@ -264,6 +268,7 @@ class Handler final : public GuardedHandler {
     call.authorization = request.Header("authorization");
     call.if_none_match = request.CombinedHeader("if-none-match");
     call.prefer = request.CombinedHeader("prefer");
+    call.accept_encoding = request.CombinedHeader("accept-encoding");
     call.client_address =
         ResolveClientAddress(client, request.CombinedHeader("x-forwarded-for"),
                              s.options.trusted_proxies);

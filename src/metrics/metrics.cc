@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstddef>
+#include <map>
+#include <string>
 
 #include "log/log.h"
 
@@ -220,6 +222,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Add({});
   RegisterOverloadMetrics();
   RegisterWaitMetrics();
+  RegisterCodingMetrics();
   BuildGauge()
       .Name("querystatus_build_info")
       .Help("Build of the running binary; always 1")
@@ -429,5 +432,50 @@ void Metrics::RegisterWaitMetrics() {
 prometheus::Counter& Metrics::Wakeups(WakeReason reason) {
   return wakeups_->Add({{"reason", LabelValue(reason)}});
 }
+
+// --- Content codings of 200 bodies (api/body_coding.h). ---
+
+void Metrics::RegisterCodingMetrics() {
+  auto& r = *registry_;
+  auto& sent = BuildCounter()
+                   .Name("querystatus_response_body_bytes_total")
+                   .Help(
+                       "Bytes of 200 bodies of /query/status as sent, after "
+                       "their content coding, by coding")
+                   .Register(r);
+  auto& identity =
+      BuildCounter()
+          .Name("querystatus_response_body_identity_bytes_total")
+          .Help(
+              "Bytes the same 200 bodies have before their content coding, "
+              "by the coding they were sent in")
+          .Register(r);
+  auto& compressions =
+      BuildCounter()
+          .Name("querystatus_response_compressions_total")
+          .Help(
+              "Body tails compressed, by coding: once per cached page and "
+              "coding, or per response for a page read past the cache")
+          .Register(r);
+  for (Encoding coding :
+       {Encoding::kIdentity, Encoding::kGzip, Encoding::kZstd}) {
+    int i = static_cast<int>(coding);
+    std::map<std::string, std::string> label{
+        {"coding", std::string(EncodingName(coding))}};
+    body_bytes_[i] = &sent.Add(label);
+    body_identity_bytes_[i] = &identity.Add(label);
+    compressions_[i] = &compressions.Add(label);  // identity: always 0
+  }
+}
+
+void Metrics::CountBody(Encoding coding, size_t sent_bytes,
+                        size_t identity_bytes, bool compressed) {
+  int i = static_cast<int>(coding);
+  body_bytes_[i]->Increment(static_cast<double>(sent_bytes));
+  body_identity_bytes_[i]->Increment(static_cast<double>(identity_bytes));
+  if (compressed) compressions_[i]->Increment();
+}
+
+// --- end of the coding block ---
 
 }  // namespace qs::metrics

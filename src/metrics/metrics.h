@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/content_coding.h"
 #include "common/worker_pool.h"
 
 namespace qs::metrics {
@@ -161,6 +162,25 @@ class Metrics {
   // Exports what a WorkerPool reports into the two metrics above.
   WorkerPoolObserver& worker_pool_observer() { return worker_pool_export_; }
 
+  // --- Content codings of 200 bodies (label coding: identity, gzip,
+  // zstd). ---
+  // Counts one 200 body of /query/status sent in `coding`: `sent_bytes` as
+  // sent, `identity_bytes` before the coding, and, when `compressed`, one
+  // compression of its tail (a cached page is compressed once per coding;
+  // serving it again is not a compression).
+  void CountBody(Encoding coding, size_t sent_bytes, size_t identity_bytes,
+                 bool compressed);
+  prometheus::Counter& ResponseBodyBytes(Encoding coding) {
+    return *body_bytes_[static_cast<int>(coding)];
+  }
+  prometheus::Counter& ResponseBodyIdentityBytes(Encoding coding) {
+    return *body_identity_bytes_[static_cast<int>(coding)];
+  }
+  // The identity series stays 0: identity is never compressed.
+  prometheus::Counter& ResponseCompressions(Encoding coding) {
+    return *compressions_[static_cast<int>(coding)];
+  }
+
  private:
   // The log queue's figures (log/log.h), brought up to date on each scrape.
   void SyncLogFigures() const;
@@ -198,6 +218,12 @@ class Metrics {
   };
   WorkerPoolExport worker_pool_export_;
   // --- end of the overload block ---
+
+  void RegisterCodingMetrics();
+  // Indexed by Encoding.
+  prometheus::Counter* body_bytes_[3] = {};
+  prometheus::Counter* body_identity_bytes_[3] = {};
+  prometheus::Counter* compressions_[3] = {};
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "common/content_coding.h"
 #include "common/memo.h"
 #include "common/query_status.h"
 #include "common/status.h"
@@ -36,6 +38,17 @@ struct StatusSnapshot {
   // first use; a snapshot answers one (license, query, row range), and the
   // tag depends on nothing else that varies.
   StringMemo etag;
+  // The body after meta.request_id (api::RenderStatusTail): its length, and
+  // compressed once per coding, kept with the snapshot as the ETag is, so
+  // that a cached page is compressed once however often it is served.
+  // Filled by the API layer on first use (api/body_coding.h); a tail is
+  // nullopt when compressing it failed (its bodies then go as is). Not
+  // counted in the status cache's byte bound, which counts the rows: a
+  // page's compressed tails add about a fifth (gzip) and a tenth (zstd)
+  // of its size.
+  Memo<size_t> tail_size;
+  Memo<std::optional<CompressedTail>> gzip_tail;
+  Memo<std::optional<CompressedTail>> zstd_tail;
 };
 
 // Snapshots are shared, never copied: a cached 10,000-row page is read by

@@ -7,7 +7,9 @@
 // uses logical Redis database 3 of that server and flushes it at start).
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import { request, statusTarget, freshAddress, rawExchange } from "./lib/http.mjs";
 import { check, describeExchange, registerSecret, allSecrets } from "./lib/spec.mjs";
 import {
@@ -979,6 +981,140 @@ describe("querystatus contract", () => {
       const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
       const exposed = header(res, "Access-Control-Expose-Headers").split(",").map((x) => x.trim().toLowerCase());
       assert.ok(exposed.includes("preference-applied"), `Expose-Headers ${exposed}`);
+  describe("content codings (Accept-Encoding)", () => {
+    let key;
+    before(() => {
+      key = createKey(env, { license: fx.licA });
+    });
+    const page10k = (extra = {}) => ({ json: { schedule_id: fx.big, offset_start: 0, offset_end: 9999 }, token: key, ...extra });
+    const page100 = (ae) => ({ json: { schedule_id: fx.s250, offset_start: 0, offset_end: 99 }, token: key, headers: ae === undefined ? {} : { "Accept-Encoding": ae } });
+
+    // The decoded answer is the identity answer: the same JSON but for its
+    // own request_id, which is the X-Request-Id of its response.
+    function assertSameAnswer(encoded, identity) {
+      assert.equal(encoded.json.meta.request_id, header(encoded, "X-Request-Id"));
+      const strip = (j) => ({ ...j, meta: { ...j.meta, request_id: "" } });
+      assert.deepEqual(strip(encoded.json), strip(identity.json));
+    }
+
+    function metric(text, name, coding) {
+      const m = text.match(new RegExp(`^${name}\\{coding="${coding}"\\} ([0-9.e+]+)$`, "m"));
+      assert.ok(m, `no ${name}{coding="${coding}"} in /metrics`);
+      return Number(m[1]);
+    }
+
+    it("gzip: a 10,000-row page comes as gzip, Content-Length of the encoded bytes, decoding to the identity answer", async () => {
+      const identity = await call(page10k());
+      const res = await call(page10k({ headers: { "Accept-Encoding": "gzip" } }));
+      expectStatus(res, 200);
+      assert.equal(header(identity, "Content-Encoding"), undefined);
+      assert.equal(header(res, "Content-Encoding"), "gzip");
+      assert.equal(header(res, "Vary"), "Accept-Encoding");
+      assert.equal(intHeader(res, "Content-Length"), res.bytes.length);
+      assert.deepEqual([...res.bytes.subarray(0, 3)], [0x1f, 0x8b, 8], "a gzip member");
+      assert.ok(res.bytes.length * 3 < res.body.length, `${res.bytes.length} encoded bytes of ${res.body.length}`);
+      assert.equal(res.json.data.length, 10000);
+      assertSameAnswer(res, identity);
+      assert.equal(header(res, "ETag"), header(identity, "ETag"), "the tag does not depend on the coding");
+    });
+
+    it("zstd: a 10,000-row page comes as one zstd frame, decoding to the identity answer", async () => {
+      const identity = await call(page10k());
+      const res = await call(page10k({ headers: { "Accept-Encoding": "zstd" } }));
+      expectStatus(res, 200);
+      assert.equal(header(res, "Content-Encoding"), "zstd");
+      assert.equal(intHeader(res, "Content-Length"), res.bytes.length);
+      assert.deepEqual([...res.bytes.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+      assert.ok(res.bytes.length * 3 < res.body.length, `${res.bytes.length} encoded bytes of ${res.body.length}`);
+      // One frame: a client that stops after the first frame reads it all.
+      const file = `${logDirectory()}/page10k-${RUN_ID}.zst`;
+      fs.writeFileSync(file, res.bytes);
+      const listing = execFileSync("zstd", ["-lv", file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      assert.match(listing, /Zstandard Frames: 1\b/, listing);
+      assertSameAnswer(res, identity);
+    });
+
+    it("q-values choose the coding, zstd wins a tie; gzip;q=0, identity or no field give the body as is", async () => {
+      const cases = [
+        [undefined, undefined],
+        ["", undefined],
+        ["gzip", "gzip"],
+        ["x-gzip", "gzip"],
+        ["zstd", "zstd"],
+        ["gzip, zstd", "zstd"],
+        ["gzip;q=0.8, zstd;q=0.8", "zstd"],
+        ["zstd;q=0.5, gzip", "gzip"],
+        ["GZIP;Q=1", "gzip"],
+        ["gzip;q=0", undefined],
+        ["identity", undefined],
+        ["gzip;q=0, zstd;q=0", undefined],
+        ["identity;q=1, gzip;q=0.5", undefined],
+        ["br, deflate", undefined],
+        ["*", "zstd"],
+        ["*;q=0.5, zstd;q=0", "gzip"],
+        ["gzip;q=2, zstd;level=3", undefined],
+      ];
+      const identity = await call(page100());
+      for (const [ae, expected] of cases) {
+        const res = await call(page100(ae));
+        expectStatus(res, 200);
+        assert.equal(header(res, "Content-Encoding"), expected, `Accept-Encoding: ${JSON.stringify(ae)}`);
+        assert.equal(header(res, "Vary"), "Accept-Encoding");
+        assertSameAnswer(res, identity);
+      }
+    });
+
+    it("a body under 1024 bytes, a 304 and an error go as is whatever the client accepts", async () => {
+      const ae = { "Accept-Encoding": "zstd, gzip" };
+      const small = await call({ json: { schedule_id: fx.running }, token: key, headers: ae });
+      expectStatus(small, 200);
+      assert.ok(small.bytes.length < 1024, `${small.bytes.length} bytes`);
+      assert.equal(header(small, "Content-Encoding"), undefined);
+      assert.equal(header(small, "Vary"), "Accept-Encoding");
+      const full = await call(page10k({ headers: ae }));
+      const notModified = await call(page10k({ headers: { ...ae, "If-None-Match": header(full, "ETag") } }));
+      expectStatus(notModified, 304);
+      assert.equal(header(notModified, "Content-Encoding"), undefined);
+      assert.equal(header(notModified, "Vary"), "Accept-Encoding");
+      assert.equal(notModified.bytes.length, 0);
+      const missing = await call({ json: { schedule_id: newScheduleId("none") }, token: key, headers: ae });
+      expectStatus(missing, 404);
+      assert.equal(header(missing, "Content-Encoding"), undefined);
+      const bad = await call({ rawJson: "{not json", token: key, headers: ae });
+      expectStatus(bad, 400);
+      assert.equal(header(bad, "Content-Encoding"), undefined);
+    });
+
+    it("a cached page is compressed once per coding: serving it again does not compress again", async () => {
+      // A page no other test asks for, read once so that it is cached.
+      const target = { json: { schedule_id: fx.big, offset_start: 3, offset_end: 9002 }, token: key };
+      const identity = await call(target);
+      expectStatus(identity, 200);
+      const before = (await admin(main, "/metrics")).body;
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await call({ ...target, headers: { "Accept-Encoding": "gzip" } }));
+      for (let i = 0; i < 3; i++) answers.push(await call({ ...target, headers: { "Accept-Encoding": "zstd" } }));
+      const after = (await admin(main, "/metrics")).body;
+      const compressions = (coding) =>
+        metric(after, "querystatus_response_compressions_total", coding) - metric(before, "querystatus_response_compressions_total", coding);
+      assert.equal(compressions("gzip"), 1, "gzip compressions for 4 answers of one cached page");
+      assert.equal(compressions("zstd"), 1, "zstd compressions for 3 answers of one cached page");
+      // Each answer is still its own, and the bytes are counted as sent.
+      const ids = new Set();
+      let gzipSent = 0;
+      let gzipIdentity = 0;
+      for (const res of answers) {
+        assertSameAnswer(res, identity);
+        ids.add(res.json.meta.request_id);
+        if (header(res, "Content-Encoding") === "gzip") {
+          gzipSent += res.bytes.length;
+          gzipIdentity += Buffer.byteLength(res.body);
+        }
+      }
+      assert.equal(ids.size, answers.length, "every answer has its own request_id");
+      const delta = (name) => metric(after, name, "gzip") - metric(before, name, "gzip");
+      assert.equal(delta("querystatus_response_body_bytes_total"), gzipSent);
+      assert.equal(delta("querystatus_response_body_identity_bytes_total"), gzipIdentity);
     });
   });
 

@@ -229,6 +229,18 @@ describe("check(): the response gate", () => {
       assert.throws(() => check(r), /ETag/);
     }
   });
+  it("accepts a 200 in gzip or zstd and rejects another Content-Encoding", () => {
+    for (const coding of ["gzip", "zstd"]) {
+      const r = good200();
+      r.rawHeaders.push("Content-Encoding", coding);
+      assert.ok(check(r));
+    }
+    for (const coding of ["br", "deflate", "identity", "gzip, zstd"]) {
+      const r = good200();
+      r.rawHeaders.push("Content-Encoding", coding);
+      assert.throws(() => check(r), /Content-Encoding/);
+    }
+  });
   it("rejects a header sent twice, or out of range", () => {
     const r = good200();
     r.rawHeaders.push("Access-Control-Allow-Origin", "*");

@@ -8,22 +8,24 @@
 // that coding. Compress with gzip and with zstd, at a level the input
 // picks, gives bytes that zlib and libzstd decode (every member, every
 // frame) back to the body, and the same bytes twice.
+#include <zstd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "common/content_coding.h"
 #include "common/text.h"
 #include "fuzz/fuzz_check.h"
-#include "http/content_coding.h"
 #include "support/content_decoders.h"
 
 namespace {
 
-using qs::http::ChooseEncoding;
-using qs::http::Compress;
-using qs::http::Encoding;
+using qs::ChooseEncoding;
+using qs::Compress;
+using qs::Encoding;
 using qs::testing::Gunzip;
 using qs::testing::Unzstd;
 
@@ -104,6 +106,25 @@ void CheckRoundTrip(std::string_view body, int selector) {
     qs::Result<std::string> again = Compress(encoding, body, level);
     QS_FUZZ_CHECK(again.ok() && again.value() == encoded.value(),
                   "the same body and level give the same bytes");
+  }
+  size_t split = body.empty() ? 0 : selector % (body.size() + 1);
+  std::string_view head = body.substr(0, split);
+  std::string_view tail = body.substr(split);
+  for (Encoding encoding : {Encoding::kGzip, Encoding::kZstd}) {
+    qs::Result<qs::CompressedTail> compressed =
+        qs::CompressTail(encoding, tail, 1 + selector % 9);
+    QS_FUZZ_CHECK(compressed.ok(), "compressing a small tail succeeds");
+    std::string joined = qs::JoinHead(head, compressed.value());
+    std::optional<std::string> decoded =
+        encoding == Encoding::kGzip ? Gunzip(joined) : Unzstd(joined);
+    QS_FUZZ_CHECK(decoded && *decoded == body,
+                  "a joined head and tail decode to the body");
+    if (encoding == Encoding::kZstd) {
+      QS_FUZZ_CHECK(
+          ZSTD_findFrameCompressedSize(joined.data(), joined.size()) ==
+              joined.size(),
+          "a joined zstd body is one frame");
+    }
   }
   qs::Result<std::string> identity = Compress(Encoding::kIdentity, body, 1);
   QS_FUZZ_CHECK(identity.ok() && identity.value() == body,

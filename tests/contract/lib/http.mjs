@@ -1,8 +1,26 @@
 // A minimal HTTP client over node:http that sends the request target exactly
 // as given (no URL normalisation), so the suite controls every byte of the
 // query string, and keeps the raw response headers (duplicates included).
+// A body sent with a Content-Encoding is decoded as a client would (gzip by
+// node's zlib; zstd, which node 20's zlib lacks, by the zstd command), so
+// that every check sees the identity body; the bytes as sent stay in
+// `bytes`.
+import { execFileSync } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
+import zlib from "node:zlib";
+
+// The identity bytes of `bytes` sent with Content-Encoding `coding`; throws
+// when they do not decode (a truncated or corrupt body, or a coding this
+// suite never asked for).
+export function decodeBody(bytes, coding) {
+  if (coding === undefined || coding === "identity") return bytes;
+  if (coding === "gzip") return zlib.gunzipSync(bytes);
+  if (coding === "zstd") {
+    return execFileSync("zstd", ["-d", "-c", "-q"], { input: bytes, maxBuffer: 64 << 20 });
+  }
+  throw new Error(`unexpected Content-Encoding ${JSON.stringify(coding)}`);
+}
 
 // Distinct client addresses: requests that fail before a key is known are
 // counted per client address, so each request gets its own address (sent as
@@ -25,7 +43,8 @@ export function statusTarget({ json, rawJson, target } = {}) {
 
 /**
  * Sends one request and resolves with
- * {method, path, server, requestHeaders, status, headers, rawHeaders, body}.
+ * {method, path, server, requestHeaders, status, headers, rawHeaders, bytes,
+ * body}: `bytes` as sent, `body` the identity text (decoded, see decodeBody).
  * options: port, method (GET), path, headers ({}), xff (a fresh address by
  * default; null to send none), server ("public" | "admin"), body, timeoutMs.
  */
@@ -40,7 +59,15 @@ export function request({ port, method = "GET", path, headers = {}, xff, server 
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
-        res.on("end", () =>
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          let decoded;
+          try {
+            decoded = decodeBody(bytes, res.headers["content-encoding"]);
+          } catch (e) {
+            reject(new Error(`${method} ${path}: the ${res.headers["content-encoding"]} body does not decode: ${e.message}`));
+            return;
+          }
           resolve({
             method,
             path,
@@ -49,9 +76,10 @@ export function request({ port, method = "GET", path, headers = {}, xff, server 
             status: res.statusCode,
             headers: res.headers,
             rawHeaders: res.rawHeaders,
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
+            bytes,
+            body: decoded.toString("utf8"),
+          });
+        });
         res.on("error", reject);
       },
     );

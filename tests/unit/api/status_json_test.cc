@@ -156,6 +156,35 @@ TEST(StatusJsonTest, ReplacesPreviousContentOfTheOutput) {
   Parse(body);
 }
 
+TEST(StatusJsonTest, HeadAndTailJoinToTheBodyForEveryStatus) {
+  PageLinks links{std::string("/query/status?json=%7B%7D"), std::nullopt};
+  for (QueryStatusCode status :
+       {QueryStatusCode::kRunning, QueryStatusCode::kSuccess,
+        QueryStatusCode::kFailure}) {
+    StatusView v = RunningView();
+    v.status = status;
+    v.rows_json = R"({"a":1})";
+    v.links = &links;
+    std::string body, head, tail;
+    RenderStatusBody(v, &body);
+    RenderStatusHead(v.request_id, &head);
+    RenderStatusTail(v, &tail);
+    EXPECT_EQ(head + tail, body);
+    EXPECT_EQ(head, R"({"meta":{"request_id":"3kPq0e6bLrV1yq9XwS2m1A")");
+  }
+}
+
+TEST(StatusJsonTest, TheTailDoesNotDependOnTheRequestId) {
+  StatusView a = RunningView();
+  StatusView b = RunningView();
+  b.request_id = "another";
+  std::string tail_a, tail_b = "previous content";
+  RenderStatusTail(a, &tail_a);
+  RenderStatusTail(b, &tail_b);
+  EXPECT_EQ(tail_a, tail_b);
+  EXPECT_EQ(tail_a.find("3kPq0e6bLrV1yq9XwS2m1A"), std::string::npos);
+}
+
 TEST(StatusJsonTest, RendersNotFoundBody) {
   EXPECT_EQ(RenderNotFoundBody(), R"({"error":"STATUS_NOT_FOUND"})");
 }

@@ -7,6 +7,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "auth/authenticator.h"
 #include "common/worker_pool.h"
@@ -14,8 +16,9 @@
 #include "fakes/fake_key_store.h"
 #include "fakes/fake_query_store.h"
 #include "fakes/fake_window_counter.h"
-#include "ratelimit/hourly_limiter.h"
 #include "fakes/status_service_rig.h"
+#include "ratelimit/hourly_limiter.h"
+#include "support/content_decoders.h"
 #include "support/http_client.h"
 
 namespace qs::http {
@@ -86,6 +89,40 @@ TEST_F(PublicServerTest, SuccessPageCarriesRowsLinksAndRateHeaders) {
   EXPECT_NE(r.body.find(R"("data":[{"a":1},{"a":2}])"), std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find(R"("result":{"total_rows":2})"), std::string::npos);
+}
+
+TEST_F(PublicServerTest, AnAcceptedCodingIsNamedInContentEncoding) {
+  auto s = std::make_shared<store::StatusSnapshot>();
+  s->status = QueryStatusCode::kSuccess;
+  s->total_rows = 200;
+  for (int i = 0; i < 200; ++i) {
+    s->rows_json +=
+        std::string(i ? "," : "") + "{\"row\":" + std::to_string(i) + "}";
+  }
+  queries_.Set(s);
+  auto r = HttpRequest(server_.port(), "GET",
+                       StatusTarget(R"({"schedule_id":"q1"})"),
+                       {{"Authorization", std::string("Bearer ") + kToken},
+                        {"Accept-Encoding", "gzip"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-encoding"), "gzip");
+  EXPECT_EQ(r.header("vary"), "Accept-Encoding");
+  EXPECT_EQ(r.header("content-length"), std::to_string(r.body.size()));
+  std::optional<std::string> body = qs::testing::Gunzip(r.body);
+  ASSERT_TRUE(body.has_value());
+  EXPECT_NE(body->find("\"request_id\":\"" + r.header("x-request-id") + "\""),
+            std::string::npos);
+  EXPECT_NE(body->find("{\"row\":199}]}"), std::string::npos);
+}
+
+TEST_F(PublicServerTest, ASmallBodyHasNoContentEncoding) {
+  auto r = HttpRequest(server_.port(), "GET",
+                       StatusTarget(R"({"schedule_id":"q1"})"),
+                       {{"Authorization", std::string("Bearer ") + kToken},
+                        {"Accept-Encoding", "gzip, zstd"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_FALSE(r.has("content-encoding")) << r.header("content-encoding");
+  EXPECT_NE(r.body.find(R"("data":[{"a":1},{"a":2}])"), std::string::npos);
 }
 
 TEST_F(PublicServerTest, KeepAliveIsNotRefusedForHttp11) {

@@ -57,6 +57,9 @@ TEST(MetricsTest, TheSeriesAlertsWatchExistFromTheStart) {
            "querystatus_ratelimit_remembered_denials_total{scope=\"key\"} 0",
            "querystatus_worker_tasks_dropped_total{reason=\"client_gone\"} 0",
            "querystatus_key_cache_lookups_total{result=\"miss\"} 0",
+           "querystatus_response_body_bytes_total{coding=\"zstd\"} 0",
+           "querystatus_response_body_identity_bytes_total{coding=\"gzip\"} 0",
+           "querystatus_response_compressions_total{coding=\"zstd\"} 0",
        }) {
     EXPECT_NE(text.find(series), std::string::npos) << series;
   }

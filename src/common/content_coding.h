@@ -4,13 +4,14 @@
 // The caller joins several Accept-Encoding fields with ", " (RFC 9110 5.3).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
 
-namespace qs::http {
+namespace qs {
 
 // The codings this service produces. kIdentity is the body as is.
 enum class Encoding { kIdentity, kGzip, kZstd };
@@ -57,4 +58,43 @@ Encoding ChooseEncoding(std::optional<std::string_view> accept_encoding);
 Result<std::string> Compress(Encoding encoding, std::string_view body,
                              int level);
 
-}  // namespace qs::http
+// A body in two parts, head + tail, where the head differs in every response
+// and the tail is shared by many: the tail is compressed once
+// (CompressTail) and kept, and each response puts its own head in front of
+// it (JoinHead) with no compression at all: the head goes in uncompressed
+// blocks of the coding's own format. For a status page the head is the
+// few bytes up to meta.request_id and the tail everything after it.
+struct CompressedTail {
+  Encoding encoding = Encoding::kIdentity;
+  // gzip: a raw deflate stream (RFC 1951, no wrapper) of the tail, ended
+  // with its final block; zstd: the blocks of one Zstandard frame (RFC 8878
+  // 3.1.1.2) of the tail, without the frame's header, its last block
+  // marked; identity: the tail as is.
+  std::string bytes;
+  uint32_t crc32 = 0;   // gzip: CRC-32 of the tail (the trailer needs it)
+  uint64_t window = 0;  // zstd: how far back the blocks' matches may reach
+  uint64_t size = 0;    // the tail's length before compression
+};
+
+// `tail` compressed for JoinHead, at `level` (clamped as Compress clamps).
+// Fails only when the library cannot allocate its state.
+Result<CompressedTail> CompressTail(Encoding encoding, std::string_view tail,
+                                    int level);
+
+// head + tail in tail.encoding, as one gzip member or one zstd frame, so
+// that even a reader that stops after the first member or frame (some HTTP
+// clients have) reads all of it:
+// - gzip (RFC 1952): the 10-byte header, `head` as stored deflate blocks
+//   (not final, byte-aligned), the tail's deflate blocks, and the trailer,
+//   whose CRC-32 is crc32_combine(crc(head), tail.crc32, tail.size) and
+//   whose ISIZE is the joined length mod 2^32.
+// - zstd (RFC 8878): a frame header giving the joined content size and the
+//   tail's window (rounded up to a size the format can state, so within
+//   8 MB when the tail's is), `head` as raw blocks, then the tail's blocks.
+//   No content checksum: it would have to be computed over the whole body
+//   for every response.
+// - identity: head + tail.bytes.
+// Costs a copy of the tail's bytes and, for gzip, a CRC-32 of the head.
+std::string JoinHead(std::string_view head, const CompressedTail& tail);
+
+}  // namespace qs
