@@ -981,6 +981,9 @@ describe("querystatus contract", () => {
       const res = await call({ json: { schedule_id: fx.running }, token: fx.keyA });
       const exposed = header(res, "Access-Control-Expose-Headers").split(",").map((x) => x.trim().toLowerCase());
       assert.ok(exposed.includes("preference-applied"), `Expose-Headers ${exposed}`);
+    });
+  });
+
   describe("content codings (Accept-Encoding)", () => {
     let key;
     before(() => {
