@@ -111,24 +111,18 @@ void WaitRoom::FeedUp() {
   live_ = true;
 }
 
-void WaitRoom::FeedDown() {
-  std::vector<std::shared_ptr<HeldRequest>> woken;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    live_ = false;
-    woken = TakeAllLocked();
-  }
-  Deliver(std::move(woken), WakeReason::kFeedDown, Clock::now());
-}
+void WaitRoom::FeedDown() { WakeAll(WakeReason::kFeedDown, &live_, false); }
 
-void WaitRoom::Drain() {
+void WaitRoom::Drain() { WakeAll(WakeReason::kDrain, &draining_, true); }
+
+void WaitRoom::WakeAll(WakeReason why, bool* flag, bool value) {
   std::vector<std::shared_ptr<HeldRequest>> woken;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    draining_ = true;
+    *flag = value;
     woken = TakeAllLocked();
   }
-  Deliver(std::move(woken), WakeReason::kDrain, Clock::now());
+  Deliver(std::move(woken), why, Clock::now());
 }
 
 size_t WaitRoom::held() const {
@@ -141,7 +135,8 @@ void WaitRoom::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     Clock::time_point wake_at = next_sweep;
-    if (!deadlines_.empty()) wake_at = std::min(wake_at, deadlines_.begin()->first);
+    if (!deadlines_.empty())
+      wake_at = std::min(wake_at, deadlines_.begin()->first);
     cv_.wait_until(lock, wake_at);
     if (stopping_) break;
     Clock::time_point now = Clock::now();

@@ -113,6 +113,9 @@ class WaitRoom final : public store::ChangeListener {
   void UnindexLocked(const std::string& topic, Ticket ticket);
   // Takes everything held (FeedDown, Drain).
   std::vector<std::shared_ptr<HeldRequest>> TakeAllLocked();
+  // Sets `*flag` (a member guarded by mu_) to `value` and wakes everything
+  // held, as one step: nothing is held in between.
+  void WakeAll(WakeReason why, bool* flag, bool value);
   void Deliver(std::vector<std::shared_ptr<HeldRequest>> woken, WakeReason why,
                Clock::time_point noticed);
 

@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hold_clients: no keys, or COUNT not positive\n");
     return 2;
   }
-  rlimit lim{static_cast<rlim_t>(count + 1024), static_cast<rlim_t>(count + 1024)};
+  rlimit lim{static_cast<rlim_t>(count + 1024),
+             static_cast<rlim_t>(count + 1024)};
   if (setrlimit(RLIMIT_NOFILE, &lim) != 0) Die("setrlimit");
 
   PGconn* pg = PQconnectdb(argv[7]);
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 0; i < count; ++i) {
     Conn& c = conns[i];
-    c.out = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+    c.out = "GET " + target +
+            " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
             keys[i % keys.size()] + "\r\nIf-None-Match: " + etag +
             "\r\nPrefer: wait=" + wait + "\r\n\r\n";
     c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -194,7 +196,8 @@ int main(int argc, char** argv) {
   }
   PQclear(res);
   PQfinish(pg);
-  while (answered < count && Clock::now() - sql_sent < std::chrono::seconds(30)) {
+  while (answered < count &&
+         Clock::now() - sql_sent < std::chrono::seconds(30)) {
     pump(100);
   }
   for (const Conn& c : conns) close(c.fd);
@@ -203,7 +206,8 @@ int main(int argc, char** argv) {
   int by_status[600] = {};
   for (const Conn& c : conns) {
     if (!c.done || c.at < sql_sent) continue;
-    ms.push_back(std::chrono::duration<double, std::milli>(c.at - sql_sent).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(c.at - sql_sent).count());
     if (c.status > 0 && c.status < 600) ++by_status[c.status];
     if (c.status == 200) {
       ++ok;
@@ -214,7 +218,8 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) {
     if (ms.empty()) return -1.0;
-    size_t i = static_cast<size_t>(q * static_cast<double>(ms.size() - 1) + 0.5);
+    size_t i =
+        static_cast<size_t>(q * static_cast<double>(ms.size() - 1) + 0.5);
     return ms[std::min(i, ms.size() - 1)];
   };
   std::printf(
@@ -222,8 +227,10 @@ int main(int argc, char** argv) {
       "p99_ms=%.2f last_ms=%.2f commit_ms=%.2f\n",
       answered, ok, other, at(0), at(0.5), at(0.99), at(1), commit_ms);
   for (int code = 100; code < 600; ++code) {
-    if (by_status[code] > 0) std::fprintf(stderr, "status %d: %d\n", code, by_status[code]);
+    if (by_status[code] > 0)
+      std::fprintf(stderr, "status %d: %d\n", code, by_status[code]);
   }
-  if (early > 0) std::fprintf(stderr, "answered before the commit: %d\n", early);
+  if (early > 0)
+    std::fprintf(stderr, "answered before the commit: %d\n", early);
   return 0;
 }

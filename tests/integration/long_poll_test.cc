@@ -62,7 +62,9 @@ class LongPollTest : public DatabaseTest {
         [&] {
           tag = Get(s).header("etag");
           return !tag.empty() &&
-                 s.Metric("querystatus_status_cache_lookups_total{result=\"hit\"") > 0;
+                 s.Metric(
+                     "querystatus_status_cache_lookups_total{result=\"hit\"") >
+                     0;
         },
         10000));
     return tag;
@@ -93,18 +95,20 @@ TEST_F(LongPollTest, ACommitAnswersRequestsHeldOnTwoInstancesWithinOneSecond) {
   ASSERT_EQ(TagOnceListening(b), tag) << "two instances, two tags";
   auto on_a = Hold(a, tag, 30);
   auto on_b = Hold(b, tag, 30);
-  ASSERT_TRUE(Eventually([&] { return a.Metric(kHeld) == 1 && b.Metric(kHeld) == 1; },
-                         5000));
+  ASSERT_TRUE(Eventually(
+      [&] { return a.Metric(kHeld) == 1 && b.Metric(kHeld) == 1; }, 5000));
   EXPECT_FALSE(Answered(on_a, milliseconds(0)));
 
   Put("SUCCESS");  // returns once committed
   Clock::time_point committed = Clock::now();
   ASSERT_TRUE(Answered(on_a, std::chrono::seconds(1))) << "a: not within 1 s";
   ASSERT_TRUE(Answered(on_b, std::chrono::seconds(1))) << "b: not within 1 s";
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - committed)
-                  .count();
-  std::printf("[ long poll ] both held requests answered %.1f ms after the commit\n",
-              ms);
+  double ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - committed)
+          .count();
+  std::printf(
+      "[ long poll ] both held requests answered %.1f ms after the commit\n",
+      ms);
   for (auto* f : {&on_a, &on_b}) {
     HttpResponse r = f->get();
     EXPECT_EQ(r.status, 200);
@@ -116,7 +120,8 @@ TEST_F(LongPollTest, ACommitAnswersRequestsHeldOnTwoInstancesWithinOneSecond) {
   EXPECT_GE(a.Metric("querystatus_wakeups_total{reason=\"change\""), 1);
 }
 
-TEST_F(LongPollTest, TheDrainAnswersHeldRequestsAtOnceAndClosesTheirConnections) {
+TEST_F(LongPollTest,
+       TheDrainAnswersHeldRequestsAtOnceAndClosesTheirConnections) {
   Service s(env_, db_->url(), redis_url(), {"--drain-delay-seconds", "5"});
   std::string tag = TagOnceListening(s);
   auto held = Hold(s, tag, 40);
@@ -127,7 +132,8 @@ TEST_F(LongPollTest, TheDrainAnswersHeldRequestsAtOnceAndClosesTheirConnections)
       << "the drain left a held request waiting";
   double ms =
       std::chrono::duration<double, std::milli>(Clock::now() - term).count();
-  std::printf("[ long poll ] held request answered %.1f ms after SIGTERM\n", ms);
+  std::printf("[ long poll ] held request answered %.1f ms after SIGTERM\n",
+              ms);
   HttpResponse r = held.get();
   EXPECT_EQ(r.status, 304);
   EXPECT_EQ(r.header("preference-applied"), "wait=40");
@@ -152,8 +158,9 @@ TEST_F(LongPollTest, AFeedThatGoesDownAnswersHeldRequestsAtOnce) {
       << "a request stayed held on a feed that was down";
   double ms =
       std::chrono::duration<double, std::milli>(Clock::now() - cut).count();
-  std::printf("[ long poll ] held request answered %.1f ms after the feed was cut\n",
-              ms);
+  std::printf(
+      "[ long poll ] held request answered %.1f ms after the feed was cut\n",
+      ms);
   HttpResponse r = held.get();
   EXPECT_EQ(r.status, 304);
   EXPECT_EQ(r.header("preference-applied"), "wait=40");
@@ -189,8 +196,7 @@ TEST_F(LongPollTest, AHoldLongerThanEveryConnectionTimerIsAnsweredAtItsEnd) {
   std::string tag = TagOnceListening(s);
   Clock::time_point start = Clock::now();
   HttpResponse r = Get(s, tag, "wait=62", 90000);
-  double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("[ long poll ] a 62 s hold answered after %.1f s\n", seconds);
   EXPECT_EQ(r.status, 304);
   EXPECT_EQ(r.header("preference-applied"), "wait=62");

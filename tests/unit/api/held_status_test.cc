@@ -2,13 +2,14 @@
 // wakes it, what it is answered, and what it costs of the budget.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-#include <atomic>
 
 #include "api/status_service.h"
 #include "auth/token.h"
@@ -43,9 +44,12 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
 
   // Sends a request; its answer lands in the returned slot whenever it is
   // given (at once, or when the request is woken).
+  // `tweak` changes the call before it is sent (another key, a client that
+  // leaves).
   std::shared_ptr<std::optional<StatusReply>> Send(
       std::optional<std::string> if_none_match,
-      std::optional<std::string> prefer) {
+      std::optional<std::string> prefer,
+      const std::function<void(StatusCall&)>& tweak = nullptr) {
     StatusCall c;
     c.json_param = R"({"schedule_id":"q1"})";
     c.authorization = "Bearer " + token_;
@@ -53,6 +57,7 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
     c.request_id = "req";
     c.if_none_match = std::move(if_none_match);
     c.prefer = std::move(prefer);
+    if (tweak) tweak(c);
     auto answer = std::make_shared<std::optional<StatusReply>>();
     service_.HandleAsync(std::move(c), executor_,
                          [answer](StatusReply r) { *answer = std::move(r); });
@@ -179,8 +184,8 @@ TEST_F(HeldStatusTest, WithoutAMatchingTagTheWaitIsIgnored) {
 
 TEST_F(HeldStatusTest, AZeroOrInvalidWaitIsAnswered304AtOnce) {
   std::string tag = CurrentTag();
-  for (const char* prefer : {"wait=0", "wait=-1", "wait=1.5", "wait", "respond-async",
-                             "wait=abc"}) {
+  for (const char* prefer :
+       {"wait=0", "wait=-1", "wait=1.5", "wait", "respond-async", "wait=abc"}) {
     StatusReply r = Now(tag, prefer);
     EXPECT_TRUE(r.not_modified) << prefer;
     EXPECT_EQ(r.wait_applied, 0) << prefer;
@@ -227,7 +232,8 @@ TEST_F(HeldStatusTest, TheDrainAnswersHeldRequestsAtOnceWithTheCurrentState) {
   executor_.RunAll();
   ASSERT_TRUE(unchanged->has_value());
   ASSERT_TRUE(held4->has_value());
-  EXPECT_FALSE((*unchanged)->not_modified) << "the state it held on had changed";
+  EXPECT_FALSE((*unchanged)->not_modified)
+      << "the state it held on had changed";
   EXPECT_TRUE((*held4)->not_modified);
   EXPECT_EQ((*held4)->wait_applied, 30);
 }
@@ -246,17 +252,9 @@ TEST_F(HeldStatusTest, RequestsWokenForOnePageAreAnsweredFromOneRead) {
   held.push_back(Send(tag, "wait=10"));
   held.push_back(Send(tag, "wait=10"));
   for (int i = 0; i < 2; ++i) {
-    StatusCall c;
-    c.json_param = R"({"schedule_id":"q1"})";
-    c.authorization = "Bearer " + other;
-    c.client_address = "203.0.113.9";
-    c.if_none_match = tag;
-    c.prefer = "wait=10";
-    auto answer = std::make_shared<std::optional<StatusReply>>();
-    service_.HandleAsync(std::move(c), executor_,
-                         [answer](StatusReply r) { *answer = std::move(r); });
-    executor_.RunAll();
-    held.push_back(answer);
+    held.push_back(Send(tag, "wait=10", [&](StatusCall& c) {
+      c.authorization = "Bearer " + other;
+    }));
   }
   ASSERT_EQ(waits_.held(), 4u);
   int reads_before = queries_.reads;
@@ -275,17 +273,9 @@ TEST_F(HeldStatusTest, AClientThatLeftWhileHeldIsRecordedAsGone) {
   waits_.Start();
   std::string tag = CurrentTag();
   auto gone = std::make_shared<std::atomic<bool>>(false);
-  StatusCall c;
-  c.json_param = R"({"schedule_id":"q1"})";
-  c.authorization = "Bearer " + token_;
-  c.client_address = "203.0.113.9";
-  c.if_none_match = tag;
-  c.prefer = "wait=30";
-  c.client_gone = [gone] { return gone->load(); };
-  auto answer = std::make_shared<std::optional<StatusReply>>();
-  service_.HandleAsync(std::move(c), executor_,
-                       [answer](StatusReply r) { *answer = std::move(r); });
-  executor_.RunAll();
+  auto answer = Send(tag, "wait=30", [gone](StatusCall& c) {
+    c.client_gone = [gone] { return gone->load(); };
+  });
   ASSERT_FALSE(answer->has_value());
   gone->store(true);
   auto start = std::chrono::steady_clock::now();
