@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,6 +21,26 @@ namespace {
 
 constexpr int32_t kKeyLimit = 4;
 constexpr int kMaxWait = 30;
+
+// Where an answer lands, whichever thread gives it (the test's own, or the
+// wait room's timer): read it once has_value() said it is there.
+class AnswerSlot {
+ public:
+  void Set(StatusReply r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reply_ = std::move(r);
+  }
+  bool has_value() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reply_.has_value();
+  }
+  const StatusReply& operator*() const { return *reply_; }
+  const StatusReply* operator->() const { return &*reply_; }
+
+ private:
+  mutable std::mutex mu_;
+  std::optional<StatusReply> reply_;
+};
 
 class HeldStatusTest : public qs::testing::StatusServiceRig {
  protected:
@@ -46,7 +67,7 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
   // given (at once, or when the request is woken).
   // `tweak` changes the call before it is sent (another key, a client that
   // leaves).
-  std::shared_ptr<std::optional<StatusReply>> Send(
+  std::shared_ptr<AnswerSlot> Send(
       std::optional<std::string> if_none_match,
       std::optional<std::string> prefer,
       const std::function<void(StatusCall&)>& tweak = nullptr) {
@@ -58,9 +79,10 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
     c.if_none_match = std::move(if_none_match);
     c.prefer = std::move(prefer);
     if (tweak) tweak(c);
-    auto answer = std::make_shared<std::optional<StatusReply>>();
-    service_.HandleAsync(std::move(c), executor_,
-                         [answer](StatusReply r) { *answer = std::move(r); });
+    auto answer = std::make_shared<AnswerSlot>();
+    service_.HandleAsync(std::move(c), executor_, [answer](StatusReply r) {
+      answer->Set(std::move(r));
+    });
     executor_.RunAll();
     return answer;
   }
@@ -69,7 +91,7 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
                   std::optional<std::string> prefer = std::nullopt) {
     auto a = Send(std::move(if_none_match), std::move(prefer));
     EXPECT_TRUE(a->has_value()) << "not answered at once";
-    return a->has_value() ? std::move(**a) : StatusReply{};
+    return a->has_value() ? **a : StatusReply{};
   }
 
   // A tag the current state has, and the budget it cost.
@@ -248,7 +270,7 @@ TEST_F(HeldStatusTest, RequestsWokenForOnePageAreAnsweredFromOneRead) {
   k.license_id = 3;
   k.key_rate_limit = kKeyLimit;
   keys_.Add(other, k);
-  std::vector<std::shared_ptr<std::optional<StatusReply>>> held;
+  std::vector<std::shared_ptr<AnswerSlot>> held;
   held.push_back(Send(tag, "wait=10"));
   held.push_back(Send(tag, "wait=10"));
   for (int i = 0; i < 2; ++i) {
