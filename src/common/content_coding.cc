@@ -253,20 +253,19 @@ std::string JoinZstd(std::string_view head, const CompressedTail& tail) {
   const bool large = content > 0xffffffffu;
   out += static_cast<char>(large ? 0xc0 : 0x80);
   // Window_Descriptor: the smallest window the format can state that is at
-  // least the tail's (and at least its minimum, 1 KiB). The formats's
+  // least the tail's (and at least its minimum, 1 KiB). The format's
   // windows between 2^n and 2^(n+1) are 2^n (1 + m/8), so a tail window
   // within 8 MiB stays within 8 MiB, the most HTTP decoders must accept.
+  // (The largest it can state, about 3.75 TiB, is far past any tail.)
+  int descriptor = 0;
   uint64_t window = 0;
-  for (int exponent = 0; exponent < 32 && window == 0; ++exponent) {
-    const uint64_t base = uint64_t{1} << (10 + exponent);
-    for (int mantissa = 0; mantissa < 8; ++mantissa) {
-      if (base + (base / 8) * mantissa >= tail.window) {
-        out += static_cast<char>((exponent << 3) | mantissa);
-        window = base + (base / 8) * mantissa;
-        break;
-      }
-    }
+  for (int d = 0; d < 256; ++d) {
+    const uint64_t base = uint64_t{1} << (10 + (d >> 3));
+    descriptor = d;
+    window = base + (base / 8) * (d & 7);
+    if (window >= tail.window) break;
   }
+  out += static_cast<char>(descriptor);
   AppendLittleEndian(out, content, large ? 8 : 4);
   // The head in raw blocks, none marked last: at most Block_Maximum_Size
   // each, min(window, 128 KiB).

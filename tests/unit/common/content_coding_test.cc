@@ -410,6 +410,24 @@ TEST(JoinHeadZstdTest, TheFrameStatesTheTailsWindowAndNoChecksum) {
   }
 }
 
+TEST(JoinHeadZstdTest, ATailWindowPastTheFormatsLargestStillGetsAHeader) {
+  // No real tail has such a window; the join must still end, with the
+  // largest window the format states (it once looped forever here).
+  CompressedTail tail;
+  tail.encoding = Encoding::kZstd;
+  tail.bytes = std::string("\x09\0\0x", 4);  // one raw block, last: "x"
+  tail.size = 1;
+  tail.window = ~uint64_t{0};
+  std::string joined = JoinHead("ab", tail);
+  // (libzstd refuses to read a window that large, so the bytes are read
+  // here.) Magic, descriptor, Window_Descriptor 0xff (2^41 + 7 * 2^38),
+  // a 4-byte content size of 3, the head's raw block, the tail's block.
+  EXPECT_EQ(joined, std::string("\x28\xb5\x2f\xfd\x80\xff\x03\0\0\0"
+                                "\x10\0\0ab"
+                                "\x09\0\0x",
+                                19));
+}
+
 TEST(JoinHeadIdentityTest, IsTheConcatenation) {
   EXPECT_EQ(JoinHead("ab", Tail(Encoding::kIdentity, "cd")), "abcd");
 }
