@@ -1,6 +1,7 @@
 // A value derived from an immutable object, computed once on first use.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -20,13 +21,22 @@ class Memo {
 
   template <typename Compute>
   const T& Get(Compute&& compute) const {
-    std::call_once(once_, [&] { value_ = std::forward<Compute>(compute)(); });
+    std::call_once(once_, [&] {
+      value_ = std::forward<Compute>(compute)();
+      ready_.store(true, std::memory_order_release);
+    });
     return value_;
+  }
+
+  // The value if it has been computed, else null; never computes.
+  const T* IfReady() const {
+    return ready_.load(std::memory_order_acquire) ? &value_ : nullptr;
   }
 
  private:
   mutable std::once_flag once_;
   mutable T value_{};
+  mutable std::atomic<bool> ready_{false};
 };
 
 using StringMemo = Memo<std::string>;

@@ -121,6 +121,44 @@ TEST_F(StatusCodingTest, ACachedPageIsCompressedOnceAndServedAgainAsIs) {
   EXPECT_EQ(Compressions(Encoding::kGzip), 2);
 }
 
+TEST_F(StatusCodingTest, ALargePageAlreadyCompressedIsAnsweredWithoutAWorker) {
+  Page(6000);  // about 270 KB of rows: rendered on a worker as is
+  auto send = [&](const char* accept) {
+    StatusCall c;
+    c.json_param = R"({"schedule_id":"q1"})";
+    c.authorization = "Bearer " + token_;
+    c.client_address = "203.0.113.9";
+    c.accept_encoding = accept;
+    auto answer = std::make_shared<std::optional<StatusReply>>();
+    service_.HandleAsync(std::move(c), executor_,
+                         [answer](StatusReply r) { *answer = std::move(r); });
+    return answer;
+  };
+  // The first zstd answer compresses the page: on a worker.
+  auto first = send("zstd");
+  EXPECT_FALSE(first->has_value());
+  EXPECT_EQ(executor_.queued(), 1u);
+  executor_.RunAll();
+  ASSERT_TRUE(first->has_value());
+  // Then the page's zstd tail is kept: the next answers copy its 20-odd KB
+  // where they are, with no hand-off.
+  for (int i = 0; i < 3; ++i) {
+    auto again = send("zstd");
+    ASSERT_TRUE(again->has_value()) << "handed to a worker";
+    EXPECT_EQ((*again)->coding, Encoding::kZstd);
+    EXPECT_EQ(Decoded(**again).size(), Decoded(**first).size());
+  }
+  EXPECT_EQ(executor_.queued(), 0u);
+  // As is, the page still goes to a worker; and gzip, not yet compressed.
+  for (const char* accept : {"identity", "gzip"}) {
+    auto other = send(accept);
+    EXPECT_FALSE(other->has_value()) << accept;
+    EXPECT_EQ(executor_.queued(), 1u) << accept;
+    executor_.RunAll();
+    EXPECT_TRUE(other->has_value()) << accept;
+  }
+}
+
 TEST_F(StatusCodingTest, ASmallBodyGoesAsIsWhateverIsAccepted) {
   auto s = std::make_shared<store::StatusSnapshot>();
   s->status = QueryStatusCode::kRunning;
