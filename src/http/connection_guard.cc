@@ -297,6 +297,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
+  // With mu_ held, after BeforeSendLocked: writes as much of `bytes` as
+  // the socket takes now, without blocking; how many bytes went, or -1 when
+  // the socket failed or is gone (the client left, or we shut it down). Under mu_ the descriptor is
+  // still this connection's: Pistache closes it only after OnDisconnected,
+  // which waits for mu_. Nothing else writes to it meanwhile: one answer is
+  // outstanding at a time, and a kick is an empty write.
+  ssize_t SendNowLocked(const std::string& bytes) {
+    if (closed_ || shut_) return -1;
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        return -1;
+      }
+    }
+    return static_cast<ssize_t>(done);
+  }
+
   // Queues the response bytes (any thread, without mu_).
   Pistache::Async::Promise<ssize_t> Write(std::string bytes) {
     const size_t size = bytes.size();
@@ -421,12 +446,31 @@ bool Reply::Send(int status, const std::string& body) {
       return false;
     }
   }
-  // Queued without the connection's lock (the transport resolves the write
-  // under its promise's lock and Written takes ours). Should the client
-  // disconnect meanwhile, the answer counts as pending, so its descriptor
-  // number is held until the stale write has been dropped.
-  auto promise = c->Write(SerializeResponse(minor_version, status, headers_,
-                                            connection_header, body));
+  std::string bytes = SerializeResponse(minor_version, status, headers_,
+                                        connection_header, body);
+  // Written at once when the socket takes it all (a client that reads
+  // always leaves room for one answer): Pistache's write queue would copy
+  // the bytes twice more and wake a transport thread for every answer.
+  ssize_t sent;
+  {
+    std::lock_guard<std::mutex> lock(c->mu_);
+    sent = c->SendNowLocked(bytes);
+  }
+  if (sent < 0) {
+    c->WriteFailed();
+    return true;
+  }
+  if (static_cast<size_t>(sent) == bytes.size()) {
+    c->Written();
+    return true;
+  }
+  // The rest is queued without the connection's lock (the transport
+  // resolves the write under its promise's lock and Written takes ours).
+  // Should the client disconnect meanwhile, the answer counts as pending,
+  // so its descriptor number is held until the stale write has been
+  // dropped.
+  if (sent > 0) bytes.erase(0, static_cast<size_t>(sent));
+  auto promise = c->Write(std::move(bytes));
   promise.then([c](ssize_t) { c->Written(); },
                [c](std::exception_ptr) { c->WriteFailed(); });
   return true;
