@@ -479,12 +479,14 @@ qs__redis_is_ours() {
   [[ -n "$pid" && "$answered" == "$pid" ]]
 }
 
-# qs_redis_start DIR PORT: starts a Redis server on 127.0.0.1:PORT with its
-# pid file and log in DIR, persistence off. Returns once it answers PING. If
-# the server of DIR already runs (on PORT) it is left alone.
+# qs_redis_start DIR PORT [OPTION...]: starts a Redis server on
+# 127.0.0.1:PORT with its pid file and log in DIR, persistence off, and any
+# further redis-server options (e.g. --cluster-enabled yes). Returns once it
+# answers PING. If the server of DIR already runs (on PORT) it is left alone.
 qs_redis_start() {
   local dir="$1" port="$2"
-  [[ -n "$dir" && -n "$port" ]] || qs_die "usage: qs_redis_start DIR PORT" || return 1
+  [[ -n "$dir" && -n "$port" ]] || qs_die "usage: qs_redis_start DIR PORT [OPTION...]" || return 1
+  shift 2
   command -v redis-server >/dev/null 2>&1 || qs_die "redis-server not installed" || return 1
   mkdir -p "$dir" || return 1
   dir="$(cd "$dir" && pwd -P)"
@@ -502,7 +504,7 @@ qs_redis_start() {
   qs_log "starting Redis on 127.0.0.1:$port ($dir)"
   redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly no \
-    </dev/null || qs_die "redis-server failed (log: $dir/redis.log)" || return 1
+    "$@" </dev/null || qs_die "redis-server failed (log: $dir/redis.log)" || return 1
   local deadline=$((SECONDS + 30))
   until qs_redis_running "$dir" && qs__redis_is_ours "$dir" "$port"; do
     # The daemon writes its pid file only after binding; a failed bind shows
@@ -536,4 +538,95 @@ qs_redis_stop() {
 
 qs__pid_gone() {
   ! kill -0 "$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# Redis Cluster
+
+# Node timeout of the test clusters: a master that stops answering for this
+# long is failed over to its replica (promotion follows within about a
+# second more), so a failover test waits seconds, not the default 15 s.
+QS_REDIS_CLUSTER_NODE_TIMEOUT_MS="${QS_REDIS_CLUSTER_NODE_TIMEOUT_MS:-2000}"
+
+# Whether every node listed in DIR/nodes answers cluster_state:ok, with all
+# 16384 slots assigned and every node known to each.
+qs__redis_cluster_ok() {
+  local dir="$1" port info count
+  count="$(wc -l <"$dir/nodes")"
+  while read -r port; do
+    info="$(redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null | tr -d '\r')"
+    grep -qx 'cluster_state:ok' <<<"$info" || return 1
+    grep -qx 'cluster_slots_assigned:16384' <<<"$info" || return 1
+    grep -qx "cluster_known_nodes:$count" <<<"$info" || return 1
+  done <"$dir/nodes"
+}
+
+# Whether every master of the cluster of DIR has a replica attached: a
+# failover test needs one to promote.
+qs__redis_cluster_replicated() {
+  local dir="$1" port
+  port="$(head -n 1 "$dir/nodes")"
+  redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null | tr -d '\r' |
+    awk '$3 ~ /master/ && $3 !~ /fail/ { m[$1] = 1 }
+      $3 ~ /slave/ && $3 !~ /fail/ { r[$4] = 1 }
+      END { n = 0; for (id in m) { n++; if (!(id in r)) exit 1 } exit n == 0 }'
+}
+
+# qs_redis_cluster_start DIR [MASTERS]: starts a Redis Cluster of MASTERS
+# (default 3) masters with one replica each on free loopback ports, node i in
+# DIR/node-i (its own client and cluster-bus ports, both chosen free: the
+# default bus port, the client port + 10000, could land on a port in use).
+# Returns once every node reports cluster_state:ok and every master has its
+# replica. Writes DIR/nodes (the client ports, one a line) and DIR/seeds
+# (host:port,host:port,... for a redis-cluster:// URL).
+qs_redis_cluster_start() {
+  local dir="$1" masters="${2:-3}"
+  [[ -n "$dir" ]] || qs_die "usage: qs_redis_cluster_start DIR [MASTERS]" || return 1
+  command -v redis-cli >/dev/null 2>&1 || qs_die "redis-cli not installed" || return 1
+  mkdir -p "$dir" || return 1
+  dir="$(cd "$dir" && pwd -P)"
+  if [[ -f "$dir/nodes" ]] && qs__redis_cluster_ok "$dir"; then
+    qs_log "Redis Cluster already running ($dir)"
+    return 0
+  fi
+  local i port bus taken=() addresses=() seeds=""
+  : >"$dir/nodes"
+  for i in $(seq 1 $((masters * 2))); do
+    port="$(qs_free_port "${taken[@]}")" || return 1
+    taken+=("$port")
+    bus="$(qs_free_port "${taken[@]}")" || return 1
+    taken+=("$bus")
+    # A node of an earlier cluster in this folder would rejoin it.
+    rm -f "$dir/node-$i/nodes.conf"
+    qs_redis_start "$dir/node-$i" "$port" --cluster-enabled yes \
+      --cluster-config-file "$dir/node-$i/nodes.conf" --cluster-port "$bus" \
+      --cluster-node-timeout "$QS_REDIS_CLUSTER_NODE_TIMEOUT_MS" || return 1
+    printf '%s\n' "$port" >>"$dir/nodes"
+    addresses+=("127.0.0.1:$port")
+    seeds="${seeds:+$seeds,}127.0.0.1:$port"
+  done
+  qs_log "creating a Redis Cluster of $masters masters and $masters replicas ($dir)"
+  if ! redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 \
+    --cluster-yes >"$dir/create.log" 2>&1; then
+    cat "$dir/create.log" >&2
+    qs_die "redis-cli --cluster create failed" || return 1
+  fi
+  if ! qs_wait_for 30 qs__redis_cluster_ok "$dir" ||
+    ! qs_wait_for 30 qs__redis_cluster_replicated "$dir"; then
+    redis-cli -h 127.0.0.1 -p "${taken[0]}" cluster nodes >&2 2>/dev/null || true
+    qs_die "the Redis Cluster of $dir did not reach cluster_state:ok" || return 1
+  fi
+  printf '%s\n' "$seeds" >"$dir/seeds"
+}
+
+# qs_redis_cluster_stop DIR: stops every node of the cluster of DIR (a node a
+# test already killed is skipped). Does nothing if none runs.
+qs_redis_cluster_stop() {
+  local dir="$1" node rc=0
+  [[ -n "$dir" ]] || qs_die "usage: qs_redis_cluster_stop DIR" || return 1
+  for node in "$dir"/node-*; do
+    [[ -d "$node" ]] || continue
+    qs_redis_stop "$node" || rc=1
+  done
+  return "$rc"
 }
