@@ -67,9 +67,11 @@ const std::vector<Setting>& Settings() {
       {"redis-url", "QS_REDIS_URL",
        [](const std::string& s, Config& c) {
          c.redis_url = s;
-         return s.rfind("redis://", 0) == 0;
+         return s.rfind("redis://", 0) == 0 ||
+                s.rfind("redis-cluster://", 0) == 0;
        },
-       "a redis:// URL"},
+       "a redis:// URL, or redis-cluster:// with the seed nodes of a Redis "
+       "Cluster"},
       {"rate-limit", "QS_RATE_LIMIT", IntSetting(&Config::rate_limit, 1, 10000),
        "an integer from 1 to 10000"},
       {"unauth-rate-limit", "QS_UNAUTH_RATE_LIMIT",

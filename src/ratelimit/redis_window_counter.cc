@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/ascii.h"
+#include "common/random.h"
 #include "common/text.h"
 #include "log/log.h"
 #include "ratelimit/embedded/count_window_lua.h"
@@ -66,7 +67,9 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 Error UrlError(std::string what) {
   return Error{ErrorCode::kInvalidArgument, "Invalid Redis URL",
-               "redis url (redis://[[user]:password@]host[:port][/db]): " +
+               "redis url (redis://[[user]:password@]host[:port][/db] or "
+               "redis-cluster://[[user]:password@]host[:port][,host[:port]...]"
+               "): " +
                    std::move(what)};
 }
 
@@ -101,20 +104,69 @@ bool ValidIpv6(std::string_view h) {
   });
 }
 
+// host[:port] or [ipv6][:port]; port 6379 when absent. An empty string on
+// success, else what is wrong.
+std::string ParseHostPort(std::string_view hostport, NodeAddress* out) {
+  std::string_view port_text;
+  bool has_port = false;
+  out->port = 6379;
+  if (!hostport.empty() && hostport.front() == '[') {
+    size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return "unterminated [ in the host";
+    std::string_view h = hostport.substr(1, close - 1);
+    if (!ValidIpv6(h)) return "bad IPv6 address in the host";
+    out->host = std::string(h);
+    std::string_view after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "junk after the host";
+      port_text = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    size_t colon = hostport.find(':');
+    std::string_view h = hostport.substr(0, colon);
+    if (h.empty()) return "the host is missing";
+    if (!ValidHostName(h)) return "bad character in the host";
+    out->host = std::string(h);
+    if (colon != std::string_view::npos) {
+      port_text = hostport.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (has_port) {
+    int64_t port;
+    if (!ParseDecimal(port_text, 5, 1, 65535, &port)) {
+      return "the port must be a number from 1 to 65535";
+    }
+    out->port = static_cast<int>(port);
+  }
+  return "";
+}
+
+// A cluster URL lists at most this many seed nodes.
+constexpr size_t kMaxSeeds = 64;
+
 }  // namespace
 
 Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
-  if (StartsWith(url, "rediss://")) {
+  constexpr std::string_view kClusterScheme = "redis-cluster://";
+  if (StartsWith(url, "rediss://") || StartsWith(url, "rediss-cluster://")) {
     return UrlError("TLS (rediss://) is not supported");
   }
-  if (!StartsWith(url, kScheme)) return UrlError("must start with redis://");
-  std::string_view rest = url.substr(kScheme.size());
+  RedisOptions o;
+  std::string_view rest;
+  if (StartsWith(url, kScheme)) {
+    rest = url.substr(kScheme.size());
+  } else if (StartsWith(url, kClusterScheme)) {
+    o.cluster = true;
+    rest = url.substr(kClusterScheme.size());
+  } else {
+    return UrlError("must start with redis:// or redis-cluster://");
+  }
   if (rest.find_first_of("?#") != std::string_view::npos) {
     return UrlError("query strings and fragments are not supported");
   }
-
-  RedisOptions o;
   o.url = std::string(url);
 
   size_t slash = rest.find('/');
@@ -143,41 +195,41 @@ Result<RedisOptions> RedisWindowCounter::ParseRedisUrl(std::string_view url) {
     if (o.password.empty()) return UrlError("the password is empty");
   }
 
-  std::string_view port_text;
-  bool has_port = false;
-  if (!hostport.empty() && hostport.front() == '[') {
-    size_t close = hostport.find(']');
-    if (close == std::string_view::npos) {
-      return UrlError("unterminated [ in the host");
+  if (o.cluster) {
+    // Seed nodes, as libpq lists several hosts: any one that answers gives
+    // the slot map.
+    std::string_view list = hostport;
+    for (;;) {
+      size_t comma = list.find(',');
+      NodeAddress seed;
+      std::string err = ParseHostPort(list.substr(0, comma), &seed);
+      if (!err.empty()) {
+        return UrlError("seed node " + std::to_string(o.seeds.size() + 1) +
+                        ": " + err);
+      }
+      if (o.seeds.size() == kMaxSeeds) {
+        return UrlError("more than " + std::to_string(kMaxSeeds) +
+                        " seed nodes");
+      }
+      o.seeds.push_back(std::move(seed));
+      if (comma == std::string_view::npos) break;
+      list = list.substr(comma + 1);
     }
-    std::string_view h = hostport.substr(1, close - 1);
-    if (!ValidIpv6(h)) return UrlError("bad IPv6 address in the host");
-    o.host = std::string(h);
-    std::string_view after = hostport.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return UrlError("junk after the host");
-      port_text = after.substr(1);
-      has_port = true;
+    o.host = o.seeds.front().host;
+    o.port = o.seeds.front().port;
+    // A cluster has database 0 only.
+    if (!path.empty() && path != "0") {
+      return UrlError("a cluster has database 0 only (no path, or /0)");
     }
-  } else {
-    size_t colon = hostport.find(':');
-    std::string_view h = hostport.substr(0, colon);
-    if (h.empty()) return UrlError("the host is missing");
-    if (!ValidHostName(h)) return UrlError("bad character in the host");
-    o.host = std::string(h);
-    if (colon != std::string_view::npos) {
-      port_text = hostport.substr(colon + 1);
-      has_port = true;
-    }
-  }
-  if (has_port) {
-    int64_t port;
-    if (!ParseDecimal(port_text, 5, 1, 65535, &port)) {
-      return UrlError("the port must be a number from 1 to 65535");
-    }
-    o.port = static_cast<int>(port);
+    return o;
   }
 
+  NodeAddress node;
+  if (std::string err = ParseHostPort(hostport, &node); !err.empty()) {
+    return UrlError(err);
+  }
+  o.host = std::move(node.host);
+  o.port = node.port;
   if (!path.empty()) {
     int64_t db;
     if (!ParseDecimal(path, 9, 0, 999999999, &db)) {
@@ -229,9 +281,17 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
   if (options_.command_timeout < milliseconds(1)) {
     options_.command_timeout = milliseconds(1);
   }
-  for (int i = 0; i < options_.pool_size; ++i) {
-    free_.push_back(std::make_unique<Conn>());
+  if (options_.cluster && options_.seeds.empty()) {
+    options_.seeds.push_back({options_.host, options_.port});
   }
+  for (int i = 0; i < options_.pool_size; ++i) {
+    auto conn = std::make_unique<Conn>();
+    conn->address = {options_.host, options_.port};
+    free_.push_back(std::move(conn));
+  }
+  uint32_t seed;
+  FillRandom(&seed, sizeof seed);
+  jitter_.seed(seed);
   io_thread_ = std::thread([this] { RunIoThread(); });
 }
 
@@ -240,7 +300,7 @@ RedisWindowCounter::~RedisWindowCounter() {
   // owner was declared after this counter): discard, do not call.
   discard_.store(true);
   Stop();
-  if (io_conn_) Drop(*io_conn_);
+  for (auto& [name, conn] : nodes_) Drop(*conn);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& conn : free_) {
     if (conn->ctx != nullptr) {
@@ -311,62 +371,90 @@ Status RedisWindowCounter::ArmTimeout(Conn& conn, SteadyTime deadline) {
   return Status::Ok();
 }
 
+std::chrono::milliseconds RedisWindowCounter::Backoff(int failures) {
+  milliseconds cap = kMinBackoff * (1 << std::min(failures, 10));
+  cap = std::min(cap, kMaxBackoff);
+  // Full jitter over the upper half: instances that lost the same node do
+  // not come back to it in step.
+  std::uniform_int_distribution<int64_t> half(cap.count() / 2, cap.count());
+  return milliseconds(half(jitter_));
+}
+
 Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
   if (conn.ctx != nullptr) return ArmTimeout(conn, deadline);
-  const std::string where = options_.host + ":" + std::to_string(options_.port);
-  milliseconds connect_timeout = options_.connect_timeout;
-  if (deadline != SteadyTime::max()) {
-    auto remaining = std::chrono::duration_cast<milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (remaining <= milliseconds(0)) {
-      return Error::Unavailable("redis connect " + where +
-                                ": no time left before the deadline");
+  const std::string where = conn.address.ToString();
+  if (conn.backs_off && conn.failures > 0 &&
+      std::chrono::steady_clock::now() < conn.retry_after) {
+    return Error::Unavailable("redis connect " + where +
+                              ": waiting out the reconnect backoff");
+  }
+  Status connected = [&]() -> Status {
+    milliseconds connect_timeout = options_.connect_timeout;
+    if (deadline != SteadyTime::max()) {
+      auto remaining = std::chrono::duration_cast<milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (remaining <= milliseconds(0)) {
+        return Error::Unavailable("redis connect " + where +
+                                  ": no time left before the deadline");
+      }
+      connect_timeout = std::min(connect_timeout, remaining);
     }
-    connect_timeout = std::min(connect_timeout, remaining);
-  }
-  redisContext* ctx = redisConnectWithTimeout(
-      options_.host.c_str(), options_.port, ToTimeval(connect_timeout));
-  if (ctx == nullptr) {
-    return Error::Unavailable("redis connect " + where + ": out of memory");
-  }
-  if (ctx->err != 0) {
-    std::string err = ctx->errstr;
-    redisFree(ctx);
-    return Error::Unavailable("redis connect " + where + ": " + err);
-  }
-  conn.ctx = ctx;
-  if (Status s = ArmTimeout(conn, deadline); !s.ok()) return s;
-  redisEnableKeepAlive(ctx);  // best effort
+    redisContext* ctx =
+        redisConnectWithTimeout(conn.address.host.c_str(), conn.address.port,
+                                ToTimeval(connect_timeout));
+    if (ctx == nullptr) {
+      return Error::Unavailable("redis connect " + where + ": out of memory");
+    }
+    if (ctx->err != 0) {
+      std::string err = ctx->errstr;
+      redisFree(ctx);
+      return Error::Unavailable("redis connect " + where + ": " + err);
+    }
+    conn.ctx = ctx;
+    if (Status s = ArmTimeout(conn, deadline); !s.ok()) return s;
+    redisEnableKeepAlive(ctx);  // best effort
 
-  auto setup = [&](std::initializer_list<std::string_view> args,
-                   const char* what) -> Status {
-    ReplyPtr r = Command(conn.ctx, args);
-    if (!r) {
-      std::string err = conn.ctx->errstr;
-      Drop(conn);
-      return Error::Unavailable(std::string("redis ") + what + ": " + err);
+    auto setup = [&](std::initializer_list<std::string_view> args,
+                     const char* what) -> Status {
+      ReplyPtr r = Command(conn.ctx, args);
+      if (!r) {
+        std::string err = conn.ctx->errstr;
+        Drop(conn);
+        return Error::Unavailable(std::string("redis ") + what + ": " + err);
+      }
+      ClassifiedReply c = ClassifyReply(*r);
+      if (c.kind != ReplyKind::kString) {
+        Drop(conn);
+        return Error::Unavailable(
+            std::string("redis ") + what + ": " +
+            (c.text.empty() ? std::string("unexpected reply") : c.text));
+      }
+      return Status::Ok();
+    };
+    if (!options_.password.empty()) {
+      // Redis error replies to AUTH never echo the password.
+      Status s =
+          options_.user.empty()
+              ? setup({"AUTH", options_.password}, "AUTH")
+              : setup({"AUTH", options_.user, options_.password}, "AUTH");
+      if (!s.ok()) return s;
     }
-    ClassifiedReply c = ClassifyReply(*r);
-    if (c.kind != ReplyKind::kString) {
-      Drop(conn);
-      return Error::Unavailable(
-          std::string("redis ") + what + ": " +
-          (c.text.empty() ? std::string("unexpected reply") : c.text));
+    if (options_.db != 0 && !options_.cluster) {
+      const std::string db = std::to_string(options_.db);
+      if (Status s = setup({"SELECT", db}, "SELECT"); !s.ok()) return s;
     }
+    if (Status s = LoadScript(conn); !s.ok()) return s;
     return Status::Ok();
-  };
-  if (!options_.password.empty()) {
-    // Redis error replies to AUTH never echo the password.
-    Status s = options_.user.empty()
-                   ? setup({"AUTH", options_.password}, "AUTH")
-                   : setup({"AUTH", options_.user, options_.password}, "AUTH");
-    if (!s.ok()) return s;
+  }();
+  if (!connected.ok()) {
+    if (conn.backs_off) {
+      ++conn.failures;
+      conn.retry_after =
+          std::chrono::steady_clock::now() + Backoff(conn.failures);
+    }
+    return connected;
   }
-  if (options_.db != 0) {
-    const std::string db = std::to_string(options_.db);
-    if (Status s = setup({"SELECT", db}, "SELECT"); !s.ok()) return s;
-  }
-  if (Status s = LoadScript(conn); !s.ok()) return s;
+  conn.failures = 0;
   // Once per (re)connect: the operational trail of Redis coming and going.
   log::Event(log::Level::kInfo, "redis_connected", {{"address", where}});
   return Status::Ok();
@@ -390,68 +478,16 @@ Status RedisWindowCounter::LoadScript(Conn& conn) {
   return Status::Ok();
 }
 
-namespace {
-
-// What a script call's reply means to the caller. kNoScript is handled by
-// the caller (reload, retry once); `drop` says the connection is no longer
-// to be trusted (out of step with the protocol, or a read-only replica).
-struct CountReply {
-  ReplyKind kind;
-  Result<int64_t> total;
-  bool drop = false;
-};
-
-CountReply ReadCountReply(const redisReply& r) {
-  ClassifiedReply c = ClassifyReply(r);
-  switch (c.kind) {
-    case ReplyKind::kInteger:
-      return {c.kind, c.integer, false};
-    case ReplyKind::kNoScript:
-      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), false};
-    case ReplyKind::kReadOnly:
-      // A replica after a failover stays read-only: reconnecting may reach
-      // the new primary.
-      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), true};
-    case ReplyKind::kMoved:
-    case ReplyKind::kAsk:
-    case ReplyKind::kTryAgain:
-    case ReplyKind::kError:
-      // Other error replies leave the connection usable.
-      return {c.kind, Error::Unavailable("redis EVALSHA: " + c.text), false};
-    case ReplyKind::kString:
-    case ReplyKind::kUnexpected:
-      break;
-  }
-  return {ReplyKind::kUnexpected,
-          Error::Unavailable("redis EVALSHA: unexpected reply type"), true};
-}
-
-}  // namespace
-
-Result<int64_t> RedisWindowCounter::IncrementOn(Conn& conn,
-                                                const std::string& key,
-                                                const std::string& expire_at,
-                                                int64_t count) {
-  const std::string n = std::to_string(count);
-  for (int attempt = 0;; ++attempt) {
-    ReplyPtr r =
-        Command(conn.ctx, {"EVALSHA", conn.script_sha, "1", key, expire_at, n});
-    count_calls_.Increment();
-    if (!r) {
-      std::string err = conn.ctx->errstr;
-      Drop(conn);
-      return Error::Unavailable("redis EVALSHA: " + err);
-    }
-    CountReply c = ReadCountReply(*r);
-    if (c.kind == ReplyKind::kNoScript && attempt == 0) {
-      // The script cache was flushed (SCRIPT FLUSH, a restart, a failover).
-      if (Status s = LoadScript(conn); !s.ok()) return s.error();
-      continue;
-    }
-    if (c.drop) Drop(conn);
-    if (c.total.ok()) counted_requests_.Increment(static_cast<double>(count));
-    return c.total;
-  }
+std::string RedisWindowCounter::WindowKey(bool cluster,
+                                          const std::string& bucket,
+                                          int64_t window_start_unix) {
+  std::string key = kKeyPrefix;
+  if (cluster) key += '{';
+  key += bucket;
+  if (cluster) key += '}';
+  key += ':';
+  key += std::to_string(window_start_unix);
+  return key;
 }
 
 void RedisWindowCounter::TakeExpiredLocked(SteadyTime now,
@@ -487,9 +523,12 @@ void RedisWindowCounter::Enqueue(const std::string& bucket,
   }
   const auto now = std::chrono::steady_clock::now();
   Pending p{
-      kKeyPrefix + bucket + ":" + std::to_string(window_start_unix),
+      WindowKey(options_.cluster, bucket, window_start_unix),
       std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
-      count, std::move(done), now, std::nullopt};
+      count,
+      std::move(done),
+      now,
+      std::nullopt};
   std::vector<Pending> answer_now;
   const char* refused = nullptr;
   bool wake = false;
@@ -616,17 +655,83 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
     for (size_t i = 0; i < batch.size(); ++i) {
       auto [it, inserted] = index.emplace(batch[i].key, groups.size());
       if (inserted) {
-        groups.push_back({&batch[i].key, &batch[i].expire_at, 0, {}});
+        Group g;
+        g.key = &batch[i].key;
+        g.expire_at = &batch[i].expire_at;
+        g.count = 0;
+        if (options_.cluster) g.slot = KeySlot(batch[i].key);
+        groups.push_back(std::move(g));
       }
       groups[it->second].count += batch[i].count;
       groups[it->second].members.push_back(i);
     }
   }
-  auto fail_group = [&](const Group& g, const Error& e) {
-    for (size_t m : g.members) batch[m].result = e;
+  auto fail = [&](const std::vector<size_t>& ids, const Error& e) {
+    for (size_t id : ids) {
+      for (size_t m : groups[id].members) batch[m].result = e;
+    }
   };
-  auto fail_from = [&](size_t from, const Error& e) {
-    for (size_t i = from; i < groups.size(); ++i) fail_group(groups[i], e);
+
+  std::vector<size_t> todo(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) todo[i] = i;
+  for (int round = 0; round < kMaxRounds && !todo.empty(); ++round) {
+    std::vector<size_t> again;
+    if (!options_.cluster) {
+      Conn& conn = NodeConn({options_.host, options_.port});
+      if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
+        return fail(todo, s.error());
+      }
+      SendPipeline(conn, groups, todo, batch, &again);
+      todo.swap(again);
+      continue;
+    }
+    if (slot_map_stale_) RefreshSlotMap(deadline);
+    // The calls of this round by node, each node's in arrival order.
+    std::vector<std::pair<NodeAddress, std::vector<size_t>>> by_node;
+    for (size_t id : todo) {
+      Group& g = groups[id];
+      const NodeAddress* node =
+          g.target ? &*g.target : slot_map_.MasterOf(g.slot);
+      if (node == nullptr) {
+        slot_map_stale_ = true;
+        fail({id}, Error::Unavailable("redis cluster: no master serves slot " +
+                                      std::to_string(g.slot)));
+        continue;
+      }
+      auto it = std::find_if(by_node.begin(), by_node.end(),
+                             [&](const auto& e) { return e.first == *node; });
+      if (it == by_node.end()) {
+        by_node.push_back({*node, {}});
+        it = by_node.end() - 1;
+      }
+      it->second.push_back(id);
+    }
+    for (auto& [node, ids] : by_node) {
+      Conn& conn = NodeConn(node);
+      if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
+        // A master that cannot be reached may have failed over: the map
+        // is read again before the next batch.
+        slot_map_stale_ = true;
+        fail(ids, s.error());
+        continue;
+      }
+      SendPipeline(conn, groups, ids, batch, &again);
+    }
+    todo.swap(again);
+  }
+  fail(todo, Error::Unavailable("redis cluster: still redirected after " +
+                                std::to_string(kMaxRounds) + " sends"));
+}
+
+void RedisWindowCounter::SendPipeline(Conn& conn, std::vector<Group>& groups,
+                                      const std::vector<size_t>& ids,
+                                      std::vector<Pending>& batch,
+                                      std::vector<size_t>* again) {
+  auto fail = [&](size_t id, const Error& e) {
+    for (size_t m : groups[id].members) batch[m].result = e;
+  };
+  auto fail_from = [&](size_t k, const Error& e) {
+    for (; k < ids.size(); ++k) fail(ids[k], e);
   };
   // In arrival order, each request sees the total as its own count (1, or
   // 0 for a read) left it.
@@ -637,19 +742,29 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
       batch[m].result = running;
     }
   };
+  // A connection that failed mid-pipeline: what was not read is lost, and
+  // in a cluster the node may have failed over.
+  auto lost = [&](size_t k) {
+    std::string err = conn.ctx->errstr;
+    Drop(conn);
+    if (options_.cluster) slot_map_stale_ = true;
+    fail_from(k, Error::Unavailable("redis EVALSHA " + conn.address.ToString() +
+                                    ": " + err));
+  };
 
-  if (!io_conn_) io_conn_ = std::make_unique<Conn>();
-  Conn& conn = *io_conn_;
-  if (Status s = EnsureConnected(conn, deadline); !s.ok()) return fail_from(0, s.error());
-  if (groups.size() == 1) {
-    const Group& g = groups[0];
-    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at, g.count);
-    if (!total.ok()) return fail_group(g, total.error());
-    return hand_out(g, total.value());
-  }
   std::vector<std::string> counts;
-  counts.reserve(groups.size());
-  for (const Group& g : groups) {
+  counts.reserve(ids.size());
+  for (size_t id : ids) {
+    const Group& g = groups[id];
+    if (g.asking) {
+      const char* argv[] = {"ASKING"};
+      size_t lens[] = {6};
+      if (redisAppendCommandArgv(conn.ctx, 1, argv, lens) != REDIS_OK) {
+        Drop(conn);
+        return fail_from(
+            0, Error::Unavailable("redis pipeline: cannot queue a command"));
+      }
+    }
     counts.push_back(std::to_string(g.count));
     const std::string& n = counts.back();
     const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
@@ -663,47 +778,158 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
           0, Error::Unavailable("redis pipeline: cannot queue a command"));
     }
   }
-  count_calls_.Increment(static_cast<double>(groups.size()));
-  std::vector<size_t> retry;  // NOSCRIPT: the script cache was flushed
+  count_calls_.Increment(static_cast<double>(ids.size()));
+
   bool drop_after = false;
-  for (size_t i = 0; i < groups.size(); ++i) {
+  bool reload = false;
+  for (size_t k = 0; k < ids.size(); ++k) {
+    Group& g = groups[ids[k]];
     void* raw = nullptr;
+    if (g.asking) {
+      // ASKING's own +OK; any error would show again in the call's reply.
+      if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
+        return lost(k);
+      }
+      freeReplyObject(raw);
+      raw = nullptr;
+      g.asking = false;
+    }
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
-      std::string err = conn.ctx->errstr;
-      Drop(conn);
-      return fail_from(i, Error::Unavailable("redis EVALSHA: " + err));
+      return lost(k);
     }
     ReplyPtr r(static_cast<redisReply*>(raw));
-    CountReply c = ReadCountReply(*r);
-    if (c.kind == ReplyKind::kUnexpected) {
-      // Out of step with the protocol: no later reply can be trusted.
-      Drop(conn);
-      fail_group(groups[i], c.total.error());
-      return fail_from(i + 1, c.total.error());
-    }
-    drop_after = drop_after || c.drop;
-    if (c.kind == ReplyKind::kNoScript) {
-      retry.push_back(i);
-    } else if (c.total.ok()) {
-      counted_requests_.Increment(static_cast<double>(groups[i].count));
-      hand_out(groups[i], c.total.value());
-    } else {
-      fail_group(groups[i], c.total.error());
+    ClassifiedReply c = ClassifyReply(*r);
+    g.target.reset();
+    const Error error = Error::Unavailable(
+        "redis EVALSHA " + conn.address.ToString() + ": " +
+        (c.text.empty() ? std::string("unexpected reply type") : c.text));
+    switch (c.kind) {
+      case ReplyKind::kInteger:
+        counted_requests_.Increment(static_cast<double>(g.count));
+        hand_out(g, c.integer);
+        break;
+      case ReplyKind::kNoScript:
+        // The script cache was flushed (SCRIPT FLUSH, a restart, a
+        // failover): loaded again below, then this call is sent again.
+        reload = true;
+        again->push_back(ids[k]);
+        break;
+      case ReplyKind::kMoved:
+        if (!options_.cluster) {
+          fail(ids[k], error);
+          break;
+        }
+        // The slot has moved for good: point it there now, and read the
+        // whole map again before the next batch (more slots may have).
+        slot_map_.Assign(c.slot, {c.host, c.port});
+        slot_map_stale_ = true;
+        g.target = NodeAddress{c.host, c.port};
+        again->push_back(ids[k]);
+        break;
+      case ReplyKind::kAsk:
+        if (!options_.cluster) {
+          fail(ids[k], error);
+          break;
+        }
+        // The slot is being migrated and this key is already there: ask
+        // that node this once; the map does not change.
+        g.target = NodeAddress{c.host, c.port};
+        g.asking = true;
+        again->push_back(ids[k]);
+        break;
+      case ReplyKind::kReadOnly:
+        // A demoted master (or a replica) stays read-only: reconnecting,
+        // after the map is read again, reaches the new master.
+        drop_after = true;
+        if (options_.cluster) slot_map_stale_ = true;
+        fail(ids[k], error);
+        break;
+      case ReplyKind::kTryAgain:
+        if (options_.cluster) slot_map_stale_ = true;
+        fail(ids[k], error);
+        break;
+      case ReplyKind::kError:
+        // Other error replies leave the connection usable.
+        fail(ids[k], error);
+        break;
+      case ReplyKind::kString:
+      case ReplyKind::kUnexpected:
+        // Out of step with the protocol: no later reply can be trusted.
+        Drop(conn);
+        fail(ids[k], error);
+        return fail_from(k + 1, error);
     }
   }
-  if (drop_after) Drop(conn);
-  for (size_t i : retry) {
-    const Group& g = groups[i];
+  if (drop_after) {
+    Drop(conn);
+  } else if (reload) {
+    // On failure the connection is dropped; the resend reconnects (which
+    // loads the script) or fails.
+    (void)LoadScript(conn);
+  }
+}
+
+RedisWindowCounter::Conn& RedisWindowCounter::NodeConn(
+    const NodeAddress& node) {
+  std::unique_ptr<Conn>& conn = nodes_[node.ToString()];
+  if (!conn) {
+    conn = std::make_unique<Conn>();
+    conn->address = node;
+    conn->backs_off = true;
+  }
+  return *conn;
+}
+
+void RedisWindowCounter::RefreshSlotMap(SteadyTime deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < slot_map_retry_after_) return;
+  std::vector<NodeAddress> candidates = slot_map_.masters();
+  for (const NodeAddress& seed : options_.seeds) {
+    if (std::find(candidates.begin(), candidates.end(), seed) ==
+        candidates.end()) {
+      candidates.push_back(seed);
+    }
+  }
+  std::string last_error = "no node answered";
+  for (const NodeAddress& node : candidates) {
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    Conn& conn = NodeConn(node);
     if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
-      fail_group(g, s.error());
+      last_error = s.error().internal;
       continue;
     }
-    Result<int64_t> total = IncrementOn(conn, *g.key, *g.expire_at, g.count);
-    if (!total.ok()) {
-      fail_group(g, total.error());
-    } else {
-      hand_out(g, total.value());
+    ReplyPtr r = Command(conn.ctx, {"CLUSTER", "SLOTS"});
+    if (!r) {
+      last_error = node.ToString() + ": " + conn.ctx->errstr;
+      Drop(conn);
+      continue;
     }
+    Result<SlotMap> map = ParseClusterSlots(*r, node);
+    if (!map.ok()) {
+      last_error = node.ToString() + ": " + map.error().internal;
+      continue;
+    }
+    if (map.value().empty()) {
+      last_error = node.ToString() + ": no slot is served";
+      continue;
+    }
+    slot_map_ = std::move(map).value();
+    slot_map_stale_ = false;
+    slot_map_failures_ = 0;
+    // A map marked stale again at once (a master still down, not yet
+    // failed over) is not read again in a loop.
+    slot_map_retry_after_ = std::chrono::steady_clock::now() + kMinBackoff;
+    log::Event(log::Level::kInfo, "redis_slot_map",
+               {{"masters", std::to_string(slot_map_.masters().size())},
+                {"from", node.ToString()}});
+    return;
+  }
+  ++slot_map_failures_;
+  slot_map_retry_after_ =
+      std::chrono::steady_clock::now() + Backoff(slot_map_failures_);
+  if (slot_map_failures_ == 1) {
+    log::Event(log::Level::kWarn, "redis_slot_map_unavailable",
+               {{"error", last_error}});
   }
 }
 
@@ -725,8 +951,8 @@ Status RedisWindowCounter::Ping() {
     } lease{this, std::move(acquired).value()};
 
     auto start = std::chrono::steady_clock::now();
-    Status status = [&]() -> Status {
-      if (Status s = EnsureConnected(*lease.conn, SteadyTime::max()); !s.ok()) return s;
+    auto ping = [&](SteadyTime deadline) -> Status {
+      if (Status s = EnsureConnected(*lease.conn, deadline); !s.ok()) return s;
       ReplyPtr r = Command(lease.conn->ctx, {"PING"});
       if (!r) {
         std::string err = lease.conn->ctx->errstr;
@@ -739,7 +965,25 @@ Status RedisWindowCounter::Ping() {
       return Error::Unavailable(
           "redis PING: " +
           (c.text.empty() ? std::string("unexpected reply") : c.text));
-    }();
+    };
+    Status status = Status::Ok();
+    if (!options_.cluster) {
+      status = ping(SteadyTime::max());
+    } else {
+      // Any seed that answers will do: the serving path finds the masters
+      // from there. All of them within one timeout.
+      const SteadyTime deadline = start + options_.command_timeout;
+      status = Error::Unavailable("redis PING: no seed node answered in time");
+      for (const NodeAddress& seed : options_.seeds) {
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        if (!(lease.conn->address == seed)) {
+          Drop(*lease.conn);
+          lease.conn->address = seed;
+        }
+        status = ping(deadline);
+        if (status.ok()) break;
+      }
+    }
     ping_duration_.Observe(SecondsSince(start));
     if (!status.ok()) ping_errors_.Increment();
     return status;

@@ -8,13 +8,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 #include "metrics/metrics.h"
+#include "ratelimit/redis_cluster.h"
 #include "ratelimit/window_counter.h"
 
 struct redisContext;  // hiredis; kept out of this header
@@ -34,33 +37,49 @@ struct RedisOptions {
   size_t max_queued = 4096;
 
   // Parsed from `url` by ParseRedisUrl.
-  std::string host;
+  bool cluster = false;  // redis-cluster://: a Redis Cluster, seeds below
+  std::vector<NodeAddress> seeds;  // cluster only, in the URL's order
+  std::string host;                // the node (in a cluster, the first seed)
   int port = 6379;
   std::string user;      // empty: AUTH with the password only
   std::string password;  // empty: no AUTH
-  int db = 0;            // SELECTed when not 0
+  int db = 0;            // SELECTed when not 0; always 0 in a cluster
 };
 
-// The shared hourly counter, in Redis. A count is one EVALSHA of a Lua
-// script that adds to the window's key (INCRBY n) and sets its expiry on the
-// first hit, so counting is atomic across every instance.
+// The shared hourly counter, in Redis or a Redis Cluster. A count is one
+// EVALSHA of a Lua script that adds to the window's key (INCRBY n) and sets
+// its expiry on the first hit, so counting is atomic across every instance.
 //
 // Counts from every thread go into one bounded queue; a single I/O thread
 // takes what is queued, groups the requests of one bucket and window into
 // ONE script call with their number as the count, sends the calls as one
-// pipeline on its own connection, and hands the totals out in arrival order:
-// request i (0-based) of a group of n that brought the count to `total` sees
-// total - n + i + 1. The limit stays exact across instances, and a burst of
-// one key costs one command.
+// pipeline per node on its own connection, and hands the totals out in
+// arrival order: request i (0-based) of a group of n that brought the count
+// to `total` sees total - n + i + 1. The limit stays exact across
+// instances, and a burst of one key costs one command.
+//
+// Cluster mode (a redis-cluster:// URL): the I/O thread reads the slot map
+// (CLUSTER SLOTS) from any seed or known master, keeps one connection per
+// master, and sends each script call to the master of its key's slot (the
+// script touches one key, so one slot). A MOVED reply points the slot at the
+// new master, re-reads the map and resends the call there; an ASK reply
+// resends it once to the node named, after ASKING; at most kMaxRounds sends
+// per call. A lost connection, READONLY (a demoted master), TRYAGAIN or
+// CLUSTERDOWN fail the calls concerned (the failure mode decides) and make
+// the next batch re-read the map, so counting is exact again as soon as the
+// cluster has promoted a replica. Reconnects to a node that refused, and
+// re-reads of a map that could not be read, wait an exponential backoff
+// with jitter (kMinBackoff doubling to kMaxBackoff); calls for a node in
+// backoff fail at once instead of waiting on it.
 //
 // Bounds, so that a slow or paused Redis cannot hold requests or memory:
 // - at most max_queued counts wait; past that IncrementAsync answers
 //   kUnavailable at once;
 // - no count waits longer than command_timeout in all: a batch's I/O
-//   (reconnect included) must end by the deadline of its oldest count, and a
-//   count still queued past its deadline is answered kUnavailable by the next
-//   IncrementAsync (whose thread is not stuck in a read) or by the I/O thread,
-//   whichever comes first.
+//   (reconnects, map reads and redirects included) must end by the deadline
+//   of its oldest count, and a count still queued past its deadline is
+//   answered kUnavailable by the next IncrementAsync (whose thread is not
+//   stuck in a read) or by the I/O thread, whichever comes first.
 // The queue depth is the querystatus_redis_queue_depth gauge; refusals are
 // querystatus_redis_queue_rejections_total{reason}.
 //
@@ -79,11 +98,12 @@ struct RedisOptions {
 // would otherwise kill it); main does that.
 class RedisWindowCounter final : public WindowCounter {
  public:
-  // Accepts redis://[[user]:password@]host[:port][/db]; user and password
-  // may be percent-encoded, host may be a bracketed IPv6 address. Defaults:
-  // port 6379, db 0. On failure, kInvalidArgument whose `internal` says what
-  // is wrong (never echoing the password) and whose `detail` is a short
-  // client-safe summary.
+  // Accepts redis://[[user]:password@]host[:port][/db] and
+  // redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0] (seed
+  // nodes of a cluster); user and password may be percent-encoded, a host
+  // may be a bracketed IPv6 address. Defaults: port 6379, db 0. On failure,
+  // kInvalidArgument whose `internal` says what is wrong (never echoing the
+  // password) and whose `detail` is a short client-safe summary.
   static Result<RedisOptions> ParseRedisUrl(std::string_view url);
 
   // If options.host is empty, options.url is parsed here; a URL that does not
@@ -105,9 +125,17 @@ class RedisWindowCounter final : public WindowCounter {
   void ReadAsync(const std::string& bucket, int64_t window_start_unix,
                  int64_t window_seconds, CountCallback done) override;
 
-  // PING through the pool, for the readiness probe. nullopt when Redis
+  // PING through the pool, for the readiness probe: OK when Redis (in a
+  // cluster, any seed node, tried in order within one command timeout)
   // answered.
   Status Ping();
+
+  // The key a bucket's window is counted under. In a cluster the bucket is
+  // a hash tag ("qs:rl:{a:10.0.0.1}:1700000000"), so every window of a
+  // bucket lives in one slot; on one node the name carries no tag, as it
+  // always has, so that an upgrade does not restart the hour's counts.
+  static std::string WindowKey(bool cluster, const std::string& bucket,
+                               int64_t window_start_unix);
 
   // Stops accepting counts (later calls answer kUnavailable at once, on the
   // caller's thread), lets the batch in flight finish (bounded by the Redis
@@ -117,18 +145,32 @@ class RedisWindowCounter final : public WindowCounter {
   void Stop();
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   struct Conn {
+    NodeAddress address;
     redisContext* ctx = nullptr;  // null: not connected
     std::string script_sha;       // of the counting script, on this ctx
+    // Serving connections only (not the probes' pool): after a failed
+    // connect, no new attempt before retry_after.
+    bool backs_off = false;
+    int failures = 0;
+    SteadyTime retry_after{};
   };
 
-  using SteadyTime = std::chrono::steady_clock::time_point;
+  static constexpr std::chrono::milliseconds kMinBackoff{25};
+  static constexpr std::chrono::milliseconds kMaxBackoff{1000};
+  // Sends of one script call in a batch: the first, a MOVED or ASK
+  // redirect, and a resend after NOSCRIPT.
+  static constexpr int kMaxRounds = 3;
 
   // Waits at most command_timeout for a free connection slot.
   Result<std::unique_ptr<Conn>> Acquire();
   void Release(std::unique_ptr<Conn> conn);
   // Connects `conn` if it is not connected (AUTH, SELECT, SCRIPT LOAD), all
-  // of it before `deadline` (max: each step bounded by its own timeout).
+  // of it before `deadline` (max: each step bounded by its own timeout). A
+  // connection that failed to connect is not tried again before its backoff
+  // has passed: kUnavailable at once.
   Status EnsureConnected(Conn& conn, SteadyTime deadline);
   // Sets the socket timeout of `conn` to what is left before `deadline`, at
   // most command_timeout. An error when nothing is left.
@@ -136,9 +178,8 @@ class RedisWindowCounter final : public WindowCounter {
   // Closes a connection that failed; the next use reconnects.
   static void Drop(Conn& conn);
   Status LoadScript(Conn& conn);
-  // One script call adding `count`; the total after it.
-  Result<int64_t> IncrementOn(Conn& conn, const std::string& key,
-                              const std::string& expire_at, int64_t count);
+  // Exponential backoff with jitter after `failures` failures in a row.
+  std::chrono::milliseconds Backoff(int failures);
 
   // Queues one count (1) or read (0) for the I/O thread.
   void Enqueue(const std::string& bucket, int64_t window_start_unix,
@@ -158,10 +199,27 @@ class RedisWindowCounter final : public WindowCounter {
     const std::string* expire_at;
     int64_t count;                // the members' counts, summed
     std::vector<size_t> members;  // indexes into the batch
+    int slot = -1;                // cluster mode: the key's slot
+    // Set by a redirect: where the next send goes (else the slot's master),
+    // and whether ASKING precedes it.
+    std::optional<NodeAddress> target;
+    bool asking = false;
   };
   static constexpr size_t kMaxBatchRequests = 1024;
   void RunIoThread();
   void RunBatch(std::vector<Pending>& batch, SteadyTime deadline);
+  // Sends the script calls of `ids` (indexes into `groups`) as one pipeline
+  // on `conn`, answers the groups that got a total or a final error, and
+  // appends those to send again (redirected, NOSCRIPT) to `again`.
+  void SendPipeline(Conn& conn, std::vector<Group>& groups,
+                    const std::vector<size_t>& ids, std::vector<Pending>& batch,
+                    std::vector<size_t>* again);
+  // I/O thread, cluster mode: the connection to `node`, made on first use.
+  Conn& NodeConn(const NodeAddress& node);
+  // I/O thread, cluster mode: reads the slot map from a known master or a
+  // seed (the first that answers) when it is stale and no backoff holds;
+  // the old map stays in use when none answers.
+  void RefreshSlotMap(SteadyTime deadline);
   // Calls each callback (unless the destructor discards them) and records
   // the duration and errors.
   void Answer(std::vector<Pending>& answered);
@@ -182,8 +240,16 @@ class RedisWindowCounter final : public WindowCounter {
   bool io_waiting_ = false;           // guarded by batch_mu_
   bool stopping_ = false;             // guarded by batch_mu_
   std::atomic<bool> discard_{false};  // the destructor: call no callback
-  std::unique_ptr<Conn> io_conn_;     // the I/O thread's own connection
   std::mutex join_mu_;                // serialises Stop()'s join
+
+  // The I/O thread's own: its connections by node ("host:port"; one node
+  // when not in a cluster), the slot map, and when to read it again.
+  std::unordered_map<std::string, std::unique_ptr<Conn>> nodes_;
+  SlotMap slot_map_;
+  bool slot_map_stale_ = true;
+  int slot_map_failures_ = 0;
+  SteadyTime slot_map_retry_after_{};
+  std::minstd_rand jitter_;
 
   prometheus::Histogram& incr_duration_;
   prometheus::Counter& incr_errors_;

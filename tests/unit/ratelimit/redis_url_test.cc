@@ -79,6 +79,52 @@ TEST(RedisUrlTest, RejectsEverythingElse) {
   }
 }
 
+TEST(RedisUrlTest, ClusterUrlListsItsSeedNodes) {
+  RedisOptions o = MustParse(
+      "redis-cluster://app:p%40ss@10.0.0.1:7000,[::1]:7001,cache.internal");
+  EXPECT_TRUE(o.cluster);
+  ASSERT_EQ(o.seeds.size(), 3u);
+  EXPECT_EQ(o.seeds[0].ToString(), "10.0.0.1:7000");
+  EXPECT_EQ(o.seeds[1].ToString(), "::1:7001");
+  EXPECT_EQ(o.seeds[2].ToString(), "cache.internal:6379");
+  EXPECT_EQ(o.host, "10.0.0.1");
+  EXPECT_EQ(o.port, 7000);
+  EXPECT_EQ(o.user, "app");
+  EXPECT_EQ(o.password, "p@ss");
+  EXPECT_EQ(o.db, 0);
+  EXPECT_TRUE(MustParse("redis-cluster://h:1/0").cluster);
+  EXPECT_FALSE(MustParse("redis://h:1").cluster);
+  EXPECT_TRUE(MustParse("redis://h:1").seeds.empty());
+}
+
+TEST(RedisUrlTest, RejectsBadClusterUrls) {
+  std::string too_many = "redis-cluster://h:1";
+  for (int i = 0; i < 64; ++i) too_many += ",h:1";
+  for (const std::string& bad : {
+           std::string("redis-cluster://"),
+           std::string("redis-cluster://h:1,"),
+           std::string("redis-cluster://,h:1"),
+           std::string("redis-cluster://h:1,,h:2"),
+           std::string("redis-cluster://h:1,h:0"),
+           std::string("redis-cluster://h:1,h h"),
+           std::string("redis-cluster://h:1/1"),
+           std::string("redis-cluster://h:1?x=1"),
+           std::string("rediss-cluster://h:1"),
+           std::string("redis-cluster://:@h:1"),
+           too_many,
+       }) {
+    auto r = RedisWindowCounter::ParseRedisUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+    EXPECT_FALSE(r.error().internal.empty()) << bad;
+  }
+  auto r =
+      RedisWindowCounter::ParseRedisUrl("redis-cluster://:hunter2@h:1,h:99999");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().internal.find("hunter2"), std::string::npos);
+  EXPECT_NE(r.error().internal.find("seed node 2"), std::string::npos);
+}
+
 TEST(RedisUrlTest, ErrorsNeverEchoThePassword) {
   auto r = RedisWindowCounter::ParseRedisUrl("redis://:hunter2@h:99999");
   ASSERT_FALSE(r.ok());
