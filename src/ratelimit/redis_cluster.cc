@@ -76,6 +76,16 @@ int SlotMap::IndexOf(const NodeAddress& master) {
   return static_cast<int>(masters_.size() - 1);
 }
 
+bool SlotMap::SameAs(const SlotMap& other) const {
+  for (int slot = 0; slot < kClusterSlots; ++slot) {
+    const NodeAddress* a = MasterOf(slot);
+    const NodeAddress* b = other.MasterOf(slot);
+    if ((a == nullptr) != (b == nullptr)) return false;
+    if (a != nullptr && !(*a == *b)) return false;
+  }
+  return true;
+}
+
 void SlotMap::Assign(int slot, const NodeAddress& master) {
   if (slot < 0 || slot >= kClusterSlots) return;
   slot_to_master_[slot] = static_cast<int16_t>(IndexOf(master));

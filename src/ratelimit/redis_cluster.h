@@ -50,6 +50,8 @@ class SlotMap {
   // Every master named in the map, each once.
   const std::vector<NodeAddress>& masters() const { return masters_; }
   bool empty() const { return masters_.empty(); }
+  // The same master for every slot.
+  bool SameAs(const SlotMap& other) const;
 
  private:
   friend Result<SlotMap> ParseClusterSlots(const redisReply&,

@@ -913,15 +913,21 @@ void RedisWindowCounter::RefreshSlotMap(SteadyTime deadline) {
       last_error = node.ToString() + ": no slot is served";
       continue;
     }
+    // Logged when the map changes (a failover, a reshard), not at every
+    // read: a master that is down makes the map be read every few
+    // milliseconds until its replica takes over.
+    const bool changed = !map.value().SameAs(slot_map_);
     slot_map_ = std::move(map).value();
     slot_map_stale_ = false;
     slot_map_failures_ = 0;
     // A map marked stale again at once (a master still down, not yet
     // failed over) is not read again in a loop.
     slot_map_retry_after_ = std::chrono::steady_clock::now() + kMinBackoff;
-    log::Event(log::Level::kInfo, "redis_slot_map",
-               {{"masters", std::to_string(slot_map_.masters().size())},
-                {"from", node.ToString()}});
+    if (changed) {
+      log::Event(log::Level::kInfo, "redis_slot_map",
+                 {{"masters", std::to_string(slot_map_.masters().size())},
+                  {"from", node.ToString()}});
+    }
     return;
   }
   ++slot_map_failures_;
