@@ -1,10 +1,12 @@
 // The Redis URL setting (QS_REDIS_URL), as RedisWindowCounter parses it.
 //
-// Properties: an accepted URL keeps its text, starts with redis://, has a
-// host, a port in 1..65535 and a db in 0..999999999, a password whenever it
-// has credentials; printing the parsed parts back (percent-encoded) parses to
-// the same parts. A rejection is InvalidArgument with a problem-details-safe
-// detail, and its internal text never repeats the password as written.
+// Properties: an accepted URL keeps its text, starts with redis:// or
+// redis-cluster://, has a host, a port in 1..65535 and a db in 0..999999999
+// (0 in a cluster), a password whenever it has credentials; a cluster URL
+// has 1 to 64 seeds, the first of them its host; printing the parsed parts
+// back (percent-encoded) parses to the same parts. A rejection is
+// InvalidArgument with a problem-details-safe detail, and its internal text
+// never repeats the password as written.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,14 +35,25 @@ bool OnlyMessageCharacters(std::string_view s) {
   return true;
 }
 
+std::string PrintHost(const std::string& host, int port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
+}
+
 std::string Print(const RedisOptions& o) {
-  std::string out = "redis://";
+  std::string out = o.cluster ? "redis-cluster://" : "redis://";
   if (!o.password.empty()) {
     out += qs::api::PercentEncode(o.user) + ":" +
            qs::api::PercentEncode(o.password) + "@";
   }
-  out += o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
-  out += ":" + std::to_string(o.port) + "/" + std::to_string(o.db);
+  if (o.cluster) {
+    for (size_t i = 0; i < o.seeds.size(); ++i) {
+      if (i > 0) out += ",";
+      out += PrintHost(o.seeds[i].host, o.seeds[i].port);
+    }
+    return out;
+  }
+  out += PrintHost(o.host, o.port) + "/" + std::to_string(o.db);
   return out;
 }
 
@@ -50,7 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view url(reinterpret_cast<const char*>(data), size);
   qs::Result<RedisOptions> parsed = RedisWindowCounter::ParseRedisUrl(url);
 
-  std::string_view rest = url.substr(std::min<size_t>(url.size(), 8));
+  const size_t scheme = url.rfind("redis-cluster://", 0) == 0
+                            ? 16
+                            : std::string_view("redis://").size();
+  std::string_view rest = url.substr(std::min<size_t>(url.size(), scheme));
   std::string_view authority = rest.substr(0, rest.find('/'));
   size_t at = authority.rfind('@');
   std::string_view written_password;
@@ -77,7 +93,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const RedisOptions& o = parsed.value();
   QS_FUZZ_CHECK(o.url == url, "the URL is kept as given");
-  QS_FUZZ_CHECK(url.rfind("redis://", 0) == 0, "only redis:// is accepted");
+  QS_FUZZ_CHECK(url.rfind(o.cluster ? "redis-cluster://" : "redis://", 0) == 0,
+                "only redis:// and redis-cluster:// are accepted");
+  if (o.cluster) {
+    QS_FUZZ_CHECK(!o.seeds.empty() && o.seeds.size() <= 64, "1 to 64 seeds");
+    QS_FUZZ_CHECK(
+        o.seeds.front().host == o.host && o.seeds.front().port == o.port,
+        "the first seed is the host");
+    QS_FUZZ_CHECK(o.db == 0, "a cluster has database 0 only");
+    for (const auto& seed : o.seeds) {
+      QS_FUZZ_CHECK(!seed.host.empty() && seed.port >= 1 && seed.port <= 65535,
+                    "every seed has a host and a port");
+    }
+  } else {
+    QS_FUZZ_CHECK(o.seeds.empty(), "one node has no seeds");
+  }
   QS_FUZZ_CHECK(url.find_first_of("?#") == std::string_view::npos,
                 "no query or fragment is accepted");
   QS_FUZZ_CHECK(!o.host.empty(), "there is a host");
@@ -92,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   QS_FUZZ_CHECK(again.ok(), "a URL printed back parses");
   const RedisOptions& p = again.value();
   QS_FUZZ_CHECK(p.host == o.host && p.port == o.port && p.user == o.user &&
-                    p.password == o.password && p.db == o.db,
+                    p.password == o.password && p.db == o.db &&
+                    p.cluster == o.cluster && p.seeds == o.seeds,
                 "a URL printed back parses to the same parts");
   return 0;
 }
