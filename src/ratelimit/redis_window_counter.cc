@@ -706,6 +706,9 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
       }
       it->second.push_back(id);
     }
+    // Every master's pipeline is written before any reply is read: one
+    // round trip for the batch, not one per master.
+    std::vector<std::pair<Conn*, const std::vector<size_t>*>> sent;
     for (auto& [node, ids] : by_node) {
       Conn& conn = NodeConn(node);
       if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
@@ -715,7 +718,11 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
         fail(ids, s.error());
         continue;
       }
-      SendPipeline(conn, groups, ids, batch, &again);
+      if (QueuePipeline(conn, groups, ids, batch))
+        sent.push_back({&conn, &ids});
+    }
+    for (auto [conn, ids] : sent) {
+      ReadPipeline(*conn, groups, *ids, batch, &again);
     }
     todo.swap(again);
   }
@@ -724,6 +731,64 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
 }
 
 void RedisWindowCounter::SendPipeline(Conn& conn, std::vector<Group>& groups,
+                                      const std::vector<size_t>& ids,
+                                      std::vector<Pending>& batch,
+                                      std::vector<size_t>* again) {
+  if (QueuePipeline(conn, groups, ids, batch)) {
+    ReadPipeline(conn, groups, ids, batch, again);
+  }
+}
+
+bool RedisWindowCounter::QueuePipeline(Conn& conn, std::vector<Group>& groups,
+                                       const std::vector<size_t>& ids,
+                                       std::vector<Pending>& batch) {
+  auto fail_all = [&](const Error& e) {
+    for (size_t id : ids) {
+      for (size_t m : groups[id].members) batch[m].result = e;
+    }
+    return false;
+  };
+  std::string n;
+  for (size_t id : ids) {
+    const Group& g = groups[id];
+    if (g.asking) {
+      const char* argv[] = {"ASKING"};
+      size_t lens[] = {6};
+      if (redisAppendCommandArgv(conn.ctx, 1, argv, lens) != REDIS_OK) {
+        Drop(conn);
+        return fail_all(
+            Error::Unavailable("redis pipeline: cannot queue a command"));
+      }
+    }
+    // hiredis copies the arguments into its output buffer at once.
+    n = std::to_string(g.count);
+    const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
+                          g.key->c_str(), g.expire_at->c_str(),    n.c_str()};
+    size_t lens[] = {
+        7,       conn.script_sha.size(), 1, g.key->size(), g.expire_at->size(),
+        n.size()};
+    if (redisAppendCommandArgv(conn.ctx, 6, argv, lens) != REDIS_OK) {
+      Drop(conn);
+      return fail_all(
+          Error::Unavailable("redis pipeline: cannot queue a command"));
+    }
+  }
+  count_calls_.Increment(static_cast<double>(ids.size()));
+  // Written out now, so that in a cluster every master works on its
+  // pipeline while the replies of the first are read.
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(conn.ctx, &done) != REDIS_OK) {
+      std::string err = conn.ctx->errstr;
+      Drop(conn);
+      if (options_.cluster) slot_map_stale_ = true;
+      return fail_all(Error::Unavailable("redis EVALSHA " +
+                                         conn.address.ToString() + ": " + err));
+    }
+  }
+  return true;
+}
+
+void RedisWindowCounter::ReadPipeline(Conn& conn, std::vector<Group>& groups,
                                       const std::vector<size_t>& ids,
                                       std::vector<Pending>& batch,
                                       std::vector<size_t>* again) {
@@ -751,34 +816,6 @@ void RedisWindowCounter::SendPipeline(Conn& conn, std::vector<Group>& groups,
     fail_from(k, Error::Unavailable("redis EVALSHA " + conn.address.ToString() +
                                     ": " + err));
   };
-
-  std::vector<std::string> counts;
-  counts.reserve(ids.size());
-  for (size_t id : ids) {
-    const Group& g = groups[id];
-    if (g.asking) {
-      const char* argv[] = {"ASKING"};
-      size_t lens[] = {6};
-      if (redisAppendCommandArgv(conn.ctx, 1, argv, lens) != REDIS_OK) {
-        Drop(conn);
-        return fail_from(
-            0, Error::Unavailable("redis pipeline: cannot queue a command"));
-      }
-    }
-    counts.push_back(std::to_string(g.count));
-    const std::string& n = counts.back();
-    const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
-                          g.key->c_str(), g.expire_at->c_str(),    n.c_str()};
-    size_t lens[] = {
-        7,       conn.script_sha.size(), 1, g.key->size(), g.expire_at->size(),
-        n.size()};
-    if (redisAppendCommandArgv(conn.ctx, 6, argv, lens) != REDIS_OK) {
-      Drop(conn);
-      return fail_from(
-          0, Error::Unavailable("redis pipeline: cannot queue a command"));
-    }
-  }
-  count_calls_.Increment(static_cast<double>(ids.size()));
 
   bool drop_after = false;
   bool reload = false;

@@ -210,8 +210,18 @@ class RedisWindowCounter final : public WindowCounter {
   void RunBatch(std::vector<Pending>& batch, SteadyTime deadline);
   // Sends the script calls of `ids` (indexes into `groups`) as one pipeline
   // on `conn`, answers the groups that got a total or a final error, and
-  // appends those to send again (redirected, NOSCRIPT) to `again`.
+  // appends those to send again (redirected, NOSCRIPT) to `again`:
+  // QueuePipeline, then ReadPipeline.
   void SendPipeline(Conn& conn, std::vector<Group>& groups,
+                    const std::vector<size_t>& ids, std::vector<Pending>& batch,
+                    std::vector<size_t>* again);
+  // Writes the calls of `ids` to `conn`; false (every one of them answered
+  // with the error) when that fails.
+  bool QueuePipeline(Conn& conn, std::vector<Group>& groups,
+                     const std::vector<size_t>& ids,
+                     std::vector<Pending>& batch);
+  // Reads the replies of calls QueuePipeline wrote, in order.
+  void ReadPipeline(Conn& conn, std::vector<Group>& groups,
                     const std::vector<size_t>& ids, std::vector<Pending>& batch,
                     std::vector<size_t>* again);
   // I/O thread, cluster mode: the connection to `node`, made on first use.
