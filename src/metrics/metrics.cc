@@ -36,7 +36,7 @@ constexpr const char* kAuthFailureReasons[] = {"missing", "unknown", "revoked",
 constexpr const char* kPostgresOperations[] = {"read_status", "find_key",
                                                "ping"};
 constexpr const char* kRedisOperations[] = {"incr_window", "ping"};
-constexpr const char* kPools[] = {"postgres", "redis"};
+constexpr const char* kPools[] = {"postgres"};
 constexpr const char* kPoolStates[] = {"idle", "in_use"};
 constexpr const char* kCacheResults[] = {"hit", "miss", "bypass"};
 constexpr const char* kListeners[] = {"public", "admin"};
@@ -55,7 +55,7 @@ static_assert(Covers(kRateScopes, RateScope::kAddress));
 static_assert(Covers(kAuthFailureReasons, AuthFailureReason::kMismatch));
 static_assert(Covers(kPostgresOperations, PostgresOperation::kPing));
 static_assert(Covers(kRedisOperations, RedisOperation::kPing));
-static_assert(Covers(kPools, Pool::kRedis));
+static_assert(Covers(kPools, Pool::kPostgres));
 static_assert(Covers(kPoolStates, PoolState::kInUse));
 static_assert(Covers(kCacheResults, CacheResult::kBypass));
 static_assert(Covers(kListeners, Listener::kAdmin));

@@ -38,8 +38,8 @@ enum class AuthFailureReason {
 enum class PostgresOperation { kReadStatus, kFindKey, kPing };
 // operation of Redis: incr_window, ping.
 enum class RedisOperation { kIncrWindow, kPing };
-// pool: postgres, redis.
-enum class Pool { kPostgres, kRedis };
+// pool: postgres.
+enum class Pool { kPostgres };
 // state of a pooled connection: idle, in_use.
 enum class PoolState { kIdle, kInUse };
 // result of a cache lookup: hit, miss, bypass (the key cache has no bypass).

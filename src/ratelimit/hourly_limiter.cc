@@ -79,14 +79,17 @@ void HourlyLimiter::Ask(metrics::RateScope scope, const std::string& bucket,
 prometheus::Counter& HourlyLimiter::DecisionCounter(metrics::Decision decision,
                                                     metrics::RateScope scope) {
   // Resolved once per (decision, scope): Family::Add locks and hashes.
-  auto& counter = counters_[static_cast<int>(decision)][static_cast<int>(scope)];
+  auto& counter =
+      counters_[static_cast<int>(decision)][static_cast<int>(scope)];
   if (!counter) counter = &metrics_.RateLimitDecision(decision, scope);
   return *counter.load();
 }
 
-Result<RateDecision> HourlyLimiter::Decide(
-    metrics::RateScope scope, const std::string& bucket, int32_t limit,
-    Window w, const Result<int64_t>& shared_count, bool peek) {
+Result<RateDecision> HourlyLimiter::Decide(metrics::RateScope scope,
+                                           const std::string& bucket,
+                                           int32_t limit, Window w,
+                                           const Result<int64_t>& shared_count,
+                                           bool peek) {
   const int64_t now = w.now;
   const int64_t window_start = w.start;
 

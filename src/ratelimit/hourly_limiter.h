@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/clock.h"
-#include "common/status.h"
 #include "common/failure_mode.h"
+#include "common/status.h"
 #include "metrics/metrics.h"
 #include "ratelimit/local_window_counter.h"
 #include "ratelimit/over_limit_memory.h"

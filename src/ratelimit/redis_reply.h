@@ -12,15 +12,15 @@ namespace qs::ratelimit {
 // (the counting pipeline, the connection handshake, readiness probes) asks
 // this one classifier, so an error reply is never read two ways.
 enum class ReplyKind {
-  kInteger,      // an integer reply: `integer` holds it
-  kString,       // a bulk or status string: `text` holds it
-  kNoScript,     // NOSCRIPT: the script cache was flushed, load it again
-  kMoved,        // MOVED slot host:port: the slot lives elsewhere now
-  kAsk,          // ASK slot host:port: ask that node once, after ASKING
-  kReadOnly,     // READONLY: a replica answered (after a failover)
-  kTryAgain,     // TRYAGAIN or CLUSTERDOWN: the cluster is reconfiguring
-  kError,        // any other error reply: `text` holds it
-  kUnexpected,   // nil, an array, or a type the caller did not ask for
+  kInteger,     // an integer reply: `integer` holds it
+  kString,      // a bulk or status string: `text` holds it
+  kNoScript,    // NOSCRIPT: the script cache was flushed, load it again
+  kMoved,       // MOVED slot host:port: the slot lives elsewhere now
+  kAsk,         // ASK slot host:port: ask that node once, after ASKING
+  kReadOnly,    // READONLY: a replica answered (after a failover)
+  kTryAgain,    // TRYAGAIN or CLUSTERDOWN: the cluster is reconfiguring
+  kError,       // any other error reply: `text` holds it
+  kUnexpected,  // nil, an array, or a type the caller did not ask for
 };
 
 struct ClassifiedReply {

@@ -1,16 +1,14 @@
 #include "ratelimit/redis_window_counter.h"
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <exception>
-#include <initializer_list>
+#include <future>
 #include <unordered_map>
 #include <utility>
 
 #include "common/ascii.h"
-#include "common/random.h"
 #include "common/text.h"
 #include "log/log.h"
 #include "ratelimit/embedded/count_window_lua.h"
@@ -27,36 +25,6 @@ using std::chrono::milliseconds;
 constexpr std::string_view kCountScript = embedded::kCountWindowLua;
 constexpr int64_t kExpiryGraceSeconds = 60;
 constexpr char kKeyPrefix[] = "qs:rl:";
-
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-// One blocking command. Null means the connection failed (see ctx->errstr);
-// an error reply is a reply.
-ReplyPtr Command(redisContext* ctx,
-                 std::initializer_list<std::string_view> args) {
-  const char* argv[8];
-  size_t lens[8];
-  int argc = 0;
-  for (std::string_view a : args) {
-    if (argc == 8) return nullptr;  // a bug in this file, not an I/O error
-    argv[argc] = a.data();
-    lens[argc] = a.size();
-    ++argc;
-  }
-  return ReplyPtr(
-      static_cast<redisReply*>(redisCommandArgv(ctx, argc, argv, lens)));
-}
-
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  if (ms.count() < 1) ms = std::chrono::milliseconds(1);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -248,12 +216,6 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
       incr_errors_(metrics.RedisErrors(metrics::RedisOperation::kIncrWindow)),
       ping_duration_(metrics.RedisDuration(metrics::RedisOperation::kPing)),
       ping_errors_(metrics.RedisErrors(metrics::RedisOperation::kPing)),
-      pool_wait_(metrics.PoolWait(metrics::Pool::kRedis)),
-      pool_wait_timeouts_(metrics.PoolWaitTimeouts(metrics::Pool::kRedis)),
-      idle_(metrics.PoolConnections(metrics::Pool::kRedis,
-                                    metrics::PoolState::kIdle)),
-      in_use_(metrics.PoolConnections(metrics::Pool::kRedis,
-                                      metrics::PoolState::kInUse)),
       queue_depth_(metrics.redis_queue_depth()),
       rejected_full_(
           metrics.RedisQueueRejections(metrics::QueueRejection::kFull)),
@@ -269,14 +231,12 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
       RedisOptions p = std::move(parsed).value();
       p.connect_timeout = options_.connect_timeout;
       p.command_timeout = options_.command_timeout;
-      p.pool_size = options_.pool_size;
       p.max_queued = options_.max_queued;
       options_ = std::move(p);
     } else {
       config_error_ = parsed.error().internal;
     }
   }
-  options_.pool_size = std::max(options_.pool_size, 1);
   options_.max_queued = std::max<size_t>(options_.max_queued, 1);
   if (options_.command_timeout < milliseconds(1)) {
     options_.command_timeout = milliseconds(1);
@@ -284,14 +244,12 @@ RedisWindowCounter::RedisWindowCounter(RedisOptions options,
   if (options_.cluster && options_.seeds.empty()) {
     options_.seeds.push_back({options_.host, options_.port});
   }
-  for (int i = 0; i < options_.pool_size; ++i) {
-    auto conn = std::make_unique<Conn>();
-    conn->address = {options_.host, options_.port};
-    free_.push_back(std::move(conn));
-  }
-  uint32_t seed;
-  FillRandom(&seed, sizeof seed);
-  jitter_.seed(seed);
+  settings_.user = options_.user;
+  settings_.password = options_.password;
+  settings_.db = options_.cluster ? 0 : options_.db;
+  settings_.connect_timeout = options_.connect_timeout;
+  settings_.command_timeout = options_.command_timeout;
+  settings_.script = kCountScript;
   io_thread_ = std::thread([this] { RunIoThread(); });
 }
 
@@ -300,14 +258,6 @@ RedisWindowCounter::~RedisWindowCounter() {
   // owner was declared after this counter): discard, do not call.
   discard_.store(true);
   Stop();
-  for (auto& [name, conn] : nodes_) Drop(*conn);
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& conn : free_) {
-    if (conn->ctx != nullptr) {
-      redisFree(conn->ctx);
-      idle_.Decrement();
-    }
-  }
 }
 
 void RedisWindowCounter::Stop() {
@@ -318,164 +268,6 @@ void RedisWindowCounter::Stop() {
   batch_cv_.notify_one();
   std::lock_guard<std::mutex> join_lock(join_mu_);
   if (io_thread_.joinable()) io_thread_.join();
-}
-
-Result<std::unique_ptr<RedisWindowCounter::Conn>>
-RedisWindowCounter::Acquire() {
-  auto start = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lock(mu_);
-  bool got = free_cv_.wait_for(lock, options_.command_timeout,
-                               [this] { return !free_.empty(); });
-  pool_wait_.Observe(SecondsSince(start));
-  if (!got) {
-    pool_wait_timeouts_.Increment();
-    return Error::Unavailable("redis pool: no free connection in time");
-  }
-  std::unique_ptr<Conn> conn = std::move(free_.back());
-  free_.pop_back();
-  if (conn->ctx != nullptr) idle_.Decrement();
-  in_use_.Increment();
-  return conn;
-}
-
-void RedisWindowCounter::Release(std::unique_ptr<Conn> conn) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    in_use_.Decrement();
-    if (conn->ctx != nullptr) idle_.Increment();
-    free_.push_back(std::move(conn));
-  }
-  free_cv_.notify_one();
-}
-
-void RedisWindowCounter::Drop(Conn& conn) {
-  if (conn.ctx != nullptr) redisFree(conn.ctx);
-  conn.ctx = nullptr;
-  conn.script_sha.clear();
-}
-
-Status RedisWindowCounter::ArmTimeout(Conn& conn, SteadyTime deadline) {
-  milliseconds left = options_.command_timeout;
-  if (deadline != SteadyTime::max()) {
-    auto remaining = std::chrono::duration_cast<milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (remaining <= milliseconds(0)) {
-      return Error::Unavailable("redis: the count waited past the timeout");
-    }
-    left = std::min(left, remaining);
-  }
-  if (redisSetTimeout(conn.ctx, ToTimeval(left)) != REDIS_OK) {
-    Drop(conn);
-    return Error::Unavailable("redis: cannot set the timeout");
-  }
-  return Status::Ok();
-}
-
-std::chrono::milliseconds RedisWindowCounter::Backoff(int failures) {
-  milliseconds cap = kMinBackoff * (1 << std::min(failures, 10));
-  cap = std::min(cap, kMaxBackoff);
-  // Full jitter over the upper half: instances that lost the same node do
-  // not come back to it in step.
-  std::uniform_int_distribution<int64_t> half(cap.count() / 2, cap.count());
-  return milliseconds(half(jitter_));
-}
-
-Status RedisWindowCounter::EnsureConnected(Conn& conn, SteadyTime deadline) {
-  if (conn.ctx != nullptr) return ArmTimeout(conn, deadline);
-  const std::string where = conn.address.ToString();
-  if (conn.backs_off && conn.failures > 0 &&
-      std::chrono::steady_clock::now() < conn.retry_after) {
-    return Error::Unavailable("redis connect " + where +
-                              ": waiting out the reconnect backoff");
-  }
-  Status connected = [&]() -> Status {
-    milliseconds connect_timeout = options_.connect_timeout;
-    if (deadline != SteadyTime::max()) {
-      auto remaining = std::chrono::duration_cast<milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (remaining <= milliseconds(0)) {
-        return Error::Unavailable("redis connect " + where +
-                                  ": no time left before the deadline");
-      }
-      connect_timeout = std::min(connect_timeout, remaining);
-    }
-    redisContext* ctx =
-        redisConnectWithTimeout(conn.address.host.c_str(), conn.address.port,
-                                ToTimeval(connect_timeout));
-    if (ctx == nullptr) {
-      return Error::Unavailable("redis connect " + where + ": out of memory");
-    }
-    if (ctx->err != 0) {
-      std::string err = ctx->errstr;
-      redisFree(ctx);
-      return Error::Unavailable("redis connect " + where + ": " + err);
-    }
-    conn.ctx = ctx;
-    if (Status s = ArmTimeout(conn, deadline); !s.ok()) return s;
-    redisEnableKeepAlive(ctx);  // best effort
-
-    auto setup = [&](std::initializer_list<std::string_view> args,
-                     const char* what) -> Status {
-      ReplyPtr r = Command(conn.ctx, args);
-      if (!r) {
-        std::string err = conn.ctx->errstr;
-        Drop(conn);
-        return Error::Unavailable(std::string("redis ") + what + ": " + err);
-      }
-      ClassifiedReply c = ClassifyReply(*r);
-      if (c.kind != ReplyKind::kString) {
-        Drop(conn);
-        return Error::Unavailable(
-            std::string("redis ") + what + ": " +
-            (c.text.empty() ? std::string("unexpected reply") : c.text));
-      }
-      return Status::Ok();
-    };
-    if (!options_.password.empty()) {
-      // Redis error replies to AUTH never echo the password.
-      Status s =
-          options_.user.empty()
-              ? setup({"AUTH", options_.password}, "AUTH")
-              : setup({"AUTH", options_.user, options_.password}, "AUTH");
-      if (!s.ok()) return s;
-    }
-    if (options_.db != 0 && !options_.cluster) {
-      const std::string db = std::to_string(options_.db);
-      if (Status s = setup({"SELECT", db}, "SELECT"); !s.ok()) return s;
-    }
-    if (Status s = LoadScript(conn); !s.ok()) return s;
-    return Status::Ok();
-  }();
-  if (!connected.ok()) {
-    if (conn.backs_off) {
-      ++conn.failures;
-      conn.retry_after =
-          std::chrono::steady_clock::now() + Backoff(conn.failures);
-    }
-    return connected;
-  }
-  conn.failures = 0;
-  // Once per (re)connect: the operational trail of Redis coming and going.
-  log::Event(log::Level::kInfo, "redis_connected", {{"address", where}});
-  return Status::Ok();
-}
-
-Status RedisWindowCounter::LoadScript(Conn& conn) {
-  ReplyPtr r = Command(conn.ctx, {"SCRIPT", "LOAD", kCountScript});
-  if (!r) {
-    std::string err = conn.ctx->errstr;
-    Drop(conn);
-    return Error::Unavailable("redis SCRIPT LOAD: " + err);
-  }
-  ClassifiedReply c = ClassifyReply(*r);
-  if (c.kind != ReplyKind::kString) {
-    Drop(conn);
-    return Error::Unavailable(
-        "redis SCRIPT LOAD: " +
-        (c.text.empty() ? std::string("unexpected reply type") : c.text));
-  }
-  conn.script_sha = std::move(c.text);
-  return Status::Ok();
 }
 
 std::string RedisWindowCounter::WindowKey(bool cluster,
@@ -521,14 +313,18 @@ void RedisWindowCounter::Enqueue(const std::string& bucket,
     done(Error::Unavailable(config_error_));
     return;
   }
+  Pending p;
+  p.key = WindowKey(options_.cluster, bucket, window_start_unix);
+  p.expire_at =
+      std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds);
+  p.count = count;
+  p.done = std::move(done);
+  Enqueue(std::move(p));
+}
+
+void RedisWindowCounter::Enqueue(Pending p) {
   const auto now = std::chrono::steady_clock::now();
-  Pending p{
-      WindowKey(options_.cluster, bucket, window_start_unix),
-      std::to_string(window_start_unix + window_seconds + kExpiryGraceSeconds),
-      count,
-      std::move(done),
-      now,
-      std::nullopt};
+  p.queued = now;
   std::vector<Pending> answer_now;
   const char* refused = nullptr;
   bool wake = false;
@@ -574,9 +370,11 @@ void RedisWindowCounter::Answer(std::vector<Pending>& answered) {
   const auto now = std::chrono::steady_clock::now();
   for (Pending& p : answered) {
     if (!p.result) p.result = Error::Internal("redis batch: no answer");
-    incr_duration_.Observe(
-        std::chrono::duration<double>(now - p.queued).count());
-    if (!p.result->ok()) incr_errors_.Increment();
+    if (!p.probe) {  // Ping records its own
+      incr_duration_.Observe(
+          std::chrono::duration<double>(now - p.queued).count());
+      if (!p.result->ok()) incr_errors_.Increment();
+    }
     if (discard_.load(std::memory_order_relaxed)) continue;
     try {
       p.done(std::move(*p.result));
@@ -647,12 +445,18 @@ void RedisWindowCounter::RunIoThread() {
 
 void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
                                   SteadyTime deadline) {
-  // Requests of one bucket and window become one group, in arrival order.
+  // Requests of one bucket and window become one group, in arrival order;
+  // readiness probes wait for the counts' I/O.
   std::vector<Group> groups;
+  std::vector<size_t> probes;
   {
     std::unordered_map<std::string_view, size_t> index;
     index.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].probe) {
+        probes.push_back(i);
+        continue;
+      }
       auto [it, inserted] = index.emplace(batch[i].key, groups.size());
       if (inserted) {
         Group g;
@@ -677,9 +481,11 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
   for (int round = 0; round < kMaxRounds && !todo.empty(); ++round) {
     std::vector<size_t> again;
     if (!options_.cluster) {
-      Conn& conn = NodeConn({options_.host, options_.port});
-      if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
-        return fail(todo, s.error());
+      RedisConnection& conn = NodeConn({options_.host, options_.port});
+      if (Status s = conn.Ensure(deadline); !s.ok()) {
+        fail(todo, s.error());
+        todo.clear();
+        break;
       }
       SendPipeline(conn, groups, todo, batch, &again);
       todo.swap(again);
@@ -708,29 +514,42 @@ void RedisWindowCounter::RunBatch(std::vector<Pending>& batch,
     }
     // Every master's pipeline is written before any reply is read: one
     // round trip for the batch, not one per master.
-    std::vector<std::pair<Conn*, const std::vector<size_t>*>> sent;
+    std::vector<std::pair<RedisConnection*, const std::vector<size_t>*>> sent;
     for (auto& [node, ids] : by_node) {
-      Conn& conn = NodeConn(node);
-      if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
+      RedisConnection& conn = NodeConn(node);
+      if (Status s = conn.Ensure(deadline); !s.ok()) {
         // A master that cannot be reached may have failed over: the map
         // is read again before the next batch.
         slot_map_stale_ = true;
         fail(ids, s.error());
         continue;
       }
-      if (QueuePipeline(conn, groups, ids, batch))
+      if (QueuePipeline(conn, groups, ids, batch)) {
         sent.push_back({&conn, &ids});
+      }
     }
     for (auto [conn, ids] : sent) {
       ReadPipeline(*conn, groups, *ids, batch, &again);
     }
     todo.swap(again);
   }
-  fail(todo, Error::Unavailable("redis cluster: still redirected after " +
+  fail(todo, Error::Unavailable("redis: still redirected after " +
                                 std::to_string(kMaxRounds) + " sends"));
+
+  if (!probes.empty()) {
+    // After the counts, on the same connections: readiness tells whether
+    // the connections that serve counts work now, not whether some other
+    // connection could be made.
+    Status s = ProbeServing(deadline);
+    for (size_t i : probes) {
+      batch[i].result =
+          s.ok() ? Result<int64_t>(int64_t{0}) : Result<int64_t>(s.error());
+    }
+  }
 }
 
-void RedisWindowCounter::SendPipeline(Conn& conn, std::vector<Group>& groups,
+void RedisWindowCounter::SendPipeline(RedisConnection& conn,
+                                      std::vector<Group>& groups,
                                       const std::vector<size_t>& ids,
                                       std::vector<Pending>& batch,
                                       std::vector<size_t>* again) {
@@ -739,10 +558,14 @@ void RedisWindowCounter::SendPipeline(Conn& conn, std::vector<Group>& groups,
   }
 }
 
-bool RedisWindowCounter::QueuePipeline(Conn& conn, std::vector<Group>& groups,
+bool RedisWindowCounter::QueuePipeline(RedisConnection& conn,
+                                       std::vector<Group>& groups,
                                        const std::vector<size_t>& ids,
                                        std::vector<Pending>& batch) {
-  auto fail_all = [&](const Error& e) {
+  auto fail_all = [&](const std::string& what) {
+    if (options_.cluster) slot_map_stale_ = true;
+    const Error e = Error::Unavailable("redis EVALSHA " +
+                                       conn.address().ToString() + ": " + what);
     for (size_t id : ids) {
       for (size_t m : groups[id].members) batch[m].result = e;
     }
@@ -754,41 +577,26 @@ bool RedisWindowCounter::QueuePipeline(Conn& conn, std::vector<Group>& groups,
     if (g.asking) {
       const char* argv[] = {"ASKING"};
       size_t lens[] = {6};
-      if (redisAppendCommandArgv(conn.ctx, 1, argv, lens) != REDIS_OK) {
-        Drop(conn);
-        return fail_all(
-            Error::Unavailable("redis pipeline: cannot queue a command"));
-      }
+      if (!conn.Append(1, argv, lens)) return fail_all(conn.error());
     }
     // hiredis copies the arguments into its output buffer at once.
     n = std::to_string(g.count);
-    const char* argv[] = {"EVALSHA",      conn.script_sha.c_str(), "1",
-                          g.key->c_str(), g.expire_at->c_str(),    n.c_str()};
-    size_t lens[] = {
-        7,       conn.script_sha.size(), 1, g.key->size(), g.expire_at->size(),
-        n.size()};
-    if (redisAppendCommandArgv(conn.ctx, 6, argv, lens) != REDIS_OK) {
-      Drop(conn);
-      return fail_all(
-          Error::Unavailable("redis pipeline: cannot queue a command"));
-    }
+    const std::string& sha = conn.script_sha();
+    const char* argv[] = {"EVALSHA",      sha.c_str(),          "1",
+                          g.key->c_str(), g.expire_at->c_str(), n.c_str()};
+    size_t lens[] = {7,       sha.size(), 1, g.key->size(), g.expire_at->size(),
+                     n.size()};
+    if (!conn.Append(6, argv, lens)) return fail_all(conn.error());
   }
   count_calls_.Increment(static_cast<double>(ids.size()));
   // Written out now, so that in a cluster every master works on its
   // pipeline while the replies of the first are read.
-  for (int done = 0; !done;) {
-    if (redisBufferWrite(conn.ctx, &done) != REDIS_OK) {
-      std::string err = conn.ctx->errstr;
-      Drop(conn);
-      if (options_.cluster) slot_map_stale_ = true;
-      return fail_all(Error::Unavailable("redis EVALSHA " +
-                                         conn.address.ToString() + ": " + err));
-    }
-  }
+  if (!conn.Flush()) return fail_all(conn.error());
   return true;
 }
 
-void RedisWindowCounter::ReadPipeline(Conn& conn, std::vector<Group>& groups,
+void RedisWindowCounter::ReadPipeline(RedisConnection& conn,
+                                      std::vector<Group>& groups,
                                       const std::vector<size_t>& ids,
                                       std::vector<Pending>& batch,
                                       std::vector<size_t>* again) {
@@ -807,38 +615,30 @@ void RedisWindowCounter::ReadPipeline(Conn& conn, std::vector<Group>& groups,
       batch[m].result = running;
     }
   };
-  // A connection that failed mid-pipeline: what was not read is lost, and
-  // in a cluster the node may have failed over.
+  // A connection that failed mid-pipeline (it is closed by now): what was
+  // not read is lost, and in a cluster the node may have failed over.
   auto lost = [&](size_t k) {
-    std::string err = conn.ctx->errstr;
-    Drop(conn);
     if (options_.cluster) slot_map_stale_ = true;
-    fail_from(k, Error::Unavailable("redis EVALSHA " + conn.address.ToString() +
-                                    ": " + err));
+    fail_from(k,
+              Error::Unavailable("redis EVALSHA " + conn.address().ToString() +
+                                 ": " + conn.error()));
   };
 
   bool drop_after = false;
   bool reload = false;
   for (size_t k = 0; k < ids.size(); ++k) {
     Group& g = groups[ids[k]];
-    void* raw = nullptr;
     if (g.asking) {
       // ASKING's own +OK; any error would show again in the call's reply.
-      if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
-        return lost(k);
-      }
-      freeReplyObject(raw);
-      raw = nullptr;
+      if (!conn.Read()) return lost(k);
       g.asking = false;
     }
-    if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
-      return lost(k);
-    }
-    ReplyPtr r(static_cast<redisReply*>(raw));
+    RedisReplyPtr r = conn.Read();
+    if (!r) return lost(k);
     ClassifiedReply c = ClassifyReply(*r);
     g.target.reset();
     const Error error = Error::Unavailable(
-        "redis EVALSHA " + conn.address.ToString() + ": " +
+        "redis EVALSHA " + conn.address().ToString() + ": " +
         (c.text.empty() ? std::string("unexpected reply type") : c.text));
     switch (c.kind) {
       case ReplyKind::kInteger:
@@ -892,27 +692,25 @@ void RedisWindowCounter::ReadPipeline(Conn& conn, std::vector<Group>& groups,
       case ReplyKind::kString:
       case ReplyKind::kUnexpected:
         // Out of step with the protocol: no later reply can be trusted.
-        Drop(conn);
+        conn.Drop();
         fail(ids[k], error);
         return fail_from(k + 1, error);
     }
   }
   if (drop_after) {
-    Drop(conn);
+    conn.Drop();
   } else if (reload) {
     // On failure the connection is dropped; the resend reconnects (which
     // loads the script) or fails.
-    (void)LoadScript(conn);
+    (void)conn.LoadScript();
   }
 }
 
-RedisWindowCounter::Conn& RedisWindowCounter::NodeConn(
-    const NodeAddress& node) {
-  std::unique_ptr<Conn>& conn = nodes_[node.ToString()];
+RedisConnection& RedisWindowCounter::NodeConn(const NodeAddress& node) {
+  std::unique_ptr<RedisConnection>& conn = nodes_[node.ToString()];
   if (!conn) {
-    conn = std::make_unique<Conn>();
-    conn->address = node;
-    conn->backs_off = true;
+    conn = std::make_unique<RedisConnection>(node, &settings_,
+                                             /*backs_off=*/true);
   }
   return *conn;
 }
@@ -930,15 +728,14 @@ void RedisWindowCounter::RefreshSlotMap(SteadyTime deadline) {
   std::string last_error = "no node answered";
   for (const NodeAddress& node : candidates) {
     if (std::chrono::steady_clock::now() >= deadline) break;
-    Conn& conn = NodeConn(node);
-    if (Status s = EnsureConnected(conn, deadline); !s.ok()) {
+    RedisConnection& conn = NodeConn(node);
+    if (Status s = conn.Ensure(deadline); !s.ok()) {
       last_error = s.error().internal;
       continue;
     }
-    ReplyPtr r = Command(conn.ctx, {"CLUSTER", "SLOTS"});
+    RedisReplyPtr r = conn.Command({"CLUSTER", "SLOTS"});
     if (!r) {
-      last_error = node.ToString() + ": " + conn.ctx->errstr;
-      Drop(conn);
+      last_error = node.ToString() + ": " + conn.error();
       continue;
     }
     Result<SlotMap> map = ParseClusterSlots(*r, node);
@@ -959,7 +756,8 @@ void RedisWindowCounter::RefreshSlotMap(SteadyTime deadline) {
     slot_map_failures_ = 0;
     // A map marked stale again at once (a master still down, not yet
     // failed over) is not read again in a loop.
-    slot_map_retry_after_ = std::chrono::steady_clock::now() + kMinBackoff;
+    slot_map_retry_after_ =
+        std::chrono::steady_clock::now() + RedisConnection::kMinBackoff;
     if (changed) {
       log::Event(log::Level::kInfo, "redis_slot_map",
                  {{"masters", std::to_string(slot_map_.masters().size())},
@@ -968,75 +766,84 @@ void RedisWindowCounter::RefreshSlotMap(SteadyTime deadline) {
     return;
   }
   ++slot_map_failures_;
+  // The same backoff as a connection's: 25 ms doubling to 1 s.
+  auto wait = RedisConnection::kMinBackoff *
+              (1 << std::min(slot_map_failures_ - 1, 10));
   slot_map_retry_after_ =
-      std::chrono::steady_clock::now() + Backoff(slot_map_failures_);
+      std::chrono::steady_clock::now() +
+      std::min<std::chrono::milliseconds>(wait, RedisConnection::kMaxBackoff);
   if (slot_map_failures_ == 1) {
     log::Event(log::Level::kWarn, "redis_slot_map_unavailable",
                {{"error", last_error}});
   }
 }
 
-Status RedisWindowCounter::Ping() {
-  try {
-    if (!config_error_.empty()) {
-      ping_errors_.Increment();
-      return Error::Unavailable(config_error_);
+Status RedisWindowCounter::ProbeServing(SteadyTime deadline) {
+  auto ping = [&](RedisConnection& conn) -> Status {
+    if (Status s = conn.Ensure(deadline); !s.ok()) return s;
+    RedisReplyPtr r = conn.Command({"PING"});
+    if (!r) {
+      return Error::Unavailable("redis PING " + conn.address().ToString() +
+                                ": " + conn.error());
     }
-    Result<std::unique_ptr<Conn>> acquired = Acquire();
-    if (!acquired.ok()) {
-      ping_errors_.Increment();
-      return acquired.error();
+    ClassifiedReply c = ClassifyReply(*r);
+    if (c.kind == ReplyKind::kString) return Status::Ok();
+    if (c.kind == ReplyKind::kUnexpected) conn.Drop();
+    return Error::Unavailable(
+        "redis PING " + conn.address().ToString() + ": " +
+        (c.text.empty() ? std::string("unexpected reply") : c.text));
+  };
+  if (!options_.cluster) return ping(NodeConn({options_.host, options_.port}));
+  if (slot_map_stale_) RefreshSlotMap(deadline);
+  // Every master that serves a slot, each once: a count for any key may
+  // need any of them.
+  std::vector<const NodeAddress*> masters;
+  for (int slot = 0; slot < kClusterSlots; ++slot) {
+    const NodeAddress* m = slot_map_.MasterOf(slot);
+    if (m == nullptr) {
+      slot_map_stale_ = true;
+      return Error::Unavailable("redis cluster: no master serves slot " +
+                                std::to_string(slot));
     }
-    struct Lease {
-      RedisWindowCounter* self;
-      std::unique_ptr<Conn> conn;
-      ~Lease() { self->Release(std::move(conn)); }
-    } lease{this, std::move(acquired).value()};
-
-    auto start = std::chrono::steady_clock::now();
-    auto ping = [&](SteadyTime deadline) -> Status {
-      if (Status s = EnsureConnected(*lease.conn, deadline); !s.ok()) return s;
-      ReplyPtr r = Command(lease.conn->ctx, {"PING"});
-      if (!r) {
-        std::string err = lease.conn->ctx->errstr;
-        Drop(*lease.conn);
-        return Error::Unavailable("redis PING: " + err);
-      }
-      ClassifiedReply c = ClassifyReply(*r);
-      if (c.kind == ReplyKind::kString) return Status::Ok();
-      if (c.kind == ReplyKind::kUnexpected) Drop(*lease.conn);
-      return Error::Unavailable(
-          "redis PING: " +
-          (c.text.empty() ? std::string("unexpected reply") : c.text));
-    };
-    Status status = Status::Ok();
-    if (!options_.cluster) {
-      status = ping(SteadyTime::max());
-    } else {
-      // Any seed that answers will do: the serving path finds the masters
-      // from there. All of them within one timeout.
-      const SteadyTime deadline = start + options_.command_timeout;
-      status = Error::Unavailable("redis PING: no seed node answered in time");
-      for (const NodeAddress& seed : options_.seeds) {
-        if (std::chrono::steady_clock::now() >= deadline) break;
-        if (!(lease.conn->address == seed)) {
-          Drop(*lease.conn);
-          lease.conn->address = seed;
-        }
-        status = ping(deadline);
-        if (status.ok()) break;
-      }
+    if (std::find_if(masters.begin(), masters.end(), [&](const auto* x) {
+          return *x == *m;
+        }) == masters.end()) {
+      masters.push_back(m);
     }
-    ping_duration_.Observe(SecondsSince(start));
-    if (!status.ok()) ping_errors_.Increment();
-    return status;
-  } catch (const std::exception& e) {
-    ping_errors_.Increment();
-    return Error::Internal(std::string("redis ping: ") + e.what());
-  } catch (...) {
-    ping_errors_.Increment();
-    return Error::Internal("redis ping: unknown exception");
   }
+  for (const NodeAddress* m : masters) {
+    if (Status s = ping(NodeConn(*m)); !s.ok()) {
+      slot_map_stale_ = true;
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status RedisWindowCounter::Ping() {
+  const auto start = std::chrono::steady_clock::now();
+  auto answer = std::make_shared<std::promise<Result<int64_t>>>();
+  std::future<Result<int64_t>> future = answer->get_future();
+  Status status = Error::Unavailable("redis PING: no answer in time");
+  if (!config_error_.empty()) {
+    status = Error::Unavailable(config_error_);
+  } else {
+    Pending p;
+    p.probe = true;
+    p.done = [answer](Result<int64_t> r) { answer->set_value(std::move(r)); };
+    Enqueue(std::move(p));
+    // The probe is answered within the Redis timeout (by the batch's
+    // deadline, or as expired in the queue); the margin covers the hand-off
+    // between threads.
+    if (future.wait_for(options_.command_timeout + kProbeMargin) ==
+        std::future_status::ready) {
+      Result<int64_t> r = future.get();
+      status = r.ok() ? Status::Ok() : Status(r.error());
+    }
+  }
+  ping_duration_.Observe(SecondsSince(start));
+  if (!status.ok()) ping_errors_.Increment();
+  return status;
 }
 
 }  // namespace qs::ratelimit

@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,19 +17,17 @@
 #include "common/status.h"
 #include "metrics/metrics.h"
 #include "ratelimit/redis_cluster.h"
+#include "ratelimit/redis_connection.h"
 #include "ratelimit/window_counter.h"
-
-struct redisContext;  // hiredis; kept out of this header
 
 namespace qs::ratelimit {
 
 // Where and how to reach Redis. Build it with RedisWindowCounter::
-// ParseRedisUrl, then adjust the timeouts and pool size if needed.
+// ParseRedisUrl, then adjust the timeouts if needed.
 struct RedisOptions {
   std::string url;  // as configured; may hold a password: never log it raw
   std::chrono::milliseconds connect_timeout{200};
   std::chrono::milliseconds command_timeout{200};
-  int pool_size = 8;
   // Counts that may wait for the I/O thread at once; past it a count is
   // refused at once (the failure mode decides). With command_timeout, this
   // bounds both the memory and the time a stalled Redis can hold requests.
@@ -69,8 +66,8 @@ struct RedisOptions {
 // the next batch re-read the map, so counting is exact again as soon as the
 // cluster has promoted a replica. Reconnects to a node that refused, and
 // re-reads of a map that could not be read, wait an exponential backoff
-// with jitter (kMinBackoff doubling to kMaxBackoff); calls for a node in
-// backoff fail at once instead of waiting on it.
+// with jitter (RedisConnection::kMinBackoff doubling to kMaxBackoff); calls for
+// a node in backoff fail at once instead of waiting on it.
 //
 // Bounds, so that a slow or paused Redis cannot hold requests or memory:
 // - at most max_queued counts wait; past that IncrementAsync answers
@@ -83,10 +80,13 @@ struct RedisOptions {
 // The queue depth is the querystatus_redis_queue_depth gauge; refusals are
 // querystatus_redis_queue_rejections_total{reason}.
 //
-// Readiness probes (Ping) use a small pool of blocking connections of their
-// own, made lazily; a connection that fails in any way is closed and remade
-// on its next use. Errors come back as kUnavailable, never as exceptions.
-// Thread-safe.
+// Readiness probes (Ping) go through the same queue: the I/O thread answers
+// one with a PING on the connections that serve counts (in a cluster, on
+// every master of the map), so readiness says whether counting works, not
+// whether some other connection could be made. Connections are made lazily
+// (RedisConnection: the handshake, the backoff) and closed on any failure,
+// to be remade on their next use. Errors come back as kUnavailable, never
+// as exceptions. Thread-safe.
 //
 // Who calls back: IncrementAsync's callback runs exactly once, on the I/O
 // thread; or, when the count is refused at once (queue full, stopped) or
@@ -125,9 +125,10 @@ class RedisWindowCounter final : public WindowCounter {
   void ReadAsync(const std::string& bucket, int64_t window_start_unix,
                  int64_t window_seconds, CountCallback done) override;
 
-  // PING through the pool, for the readiness probe: OK when Redis (in a
-  // cluster, any seed node, tried in order within one command timeout)
-  // answered.
+  // For the readiness probe: OK when the I/O thread got an answer to PING
+  // on the connection that serves counts (in a cluster, from every master
+  // serving a slot). Blocks the caller at most command_timeout plus
+  // kProbeMargin; must not be called from a callback.
   Status Ping();
 
   // The key a bucket's window is counted under. In a cluster the bucket is
@@ -147,39 +148,11 @@ class RedisWindowCounter final : public WindowCounter {
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
 
-  struct Conn {
-    NodeAddress address;
-    redisContext* ctx = nullptr;  // null: not connected
-    std::string script_sha;       // of the counting script, on this ctx
-    // Serving connections only (not the probes' pool): after a failed
-    // connect, no new attempt before retry_after.
-    bool backs_off = false;
-    int failures = 0;
-    SteadyTime retry_after{};
-  };
-
-  static constexpr std::chrono::milliseconds kMinBackoff{25};
-  static constexpr std::chrono::milliseconds kMaxBackoff{1000};
   // Sends of one script call in a batch: the first, a MOVED or ASK
   // redirect, and a resend after NOSCRIPT.
   static constexpr int kMaxRounds = 3;
-
-  // Waits at most command_timeout for a free connection slot.
-  Result<std::unique_ptr<Conn>> Acquire();
-  void Release(std::unique_ptr<Conn> conn);
-  // Connects `conn` if it is not connected (AUTH, SELECT, SCRIPT LOAD), all
-  // of it before `deadline` (max: each step bounded by its own timeout). A
-  // connection that failed to connect is not tried again before its backoff
-  // has passed: kUnavailable at once.
-  Status EnsureConnected(Conn& conn, SteadyTime deadline);
-  // Sets the socket timeout of `conn` to what is left before `deadline`, at
-  // most command_timeout. An error when nothing is left.
-  Status ArmTimeout(Conn& conn, SteadyTime deadline);
-  // Closes a connection that failed; the next use reconnects.
-  static void Drop(Conn& conn);
-  Status LoadScript(Conn& conn);
-  // Exponential backoff with jitter after `failures` failures in a row.
-  std::chrono::milliseconds Backoff(int failures);
+  // How much longer than the Redis timeout Ping waits for its answer.
+  static constexpr std::chrono::milliseconds kProbeMargin{100};
 
   // Queues one count (1) or read (0) for the I/O thread.
   void Enqueue(const std::string& bucket, int64_t window_start_unix,
@@ -188,16 +161,19 @@ class RedisWindowCounter final : public WindowCounter {
   struct Pending {
     std::string key;
     std::string expire_at;
-    int64_t count;  // 1, or 0 for a read
+    int64_t count = 0;   // 1, or 0 for a read
+    bool probe = false;  // a readiness probe: no key, answered 0 or an error
     CountCallback done;
     SteadyTime queued;
     std::optional<Result<int64_t>> result;
   };
+  // Queues `p` (stamping its time), or answers it at once when refused.
+  void Enqueue(Pending p);
   // The requests of one bucket and window in a batch, in arrival order.
   struct Group {
-    const std::string* key;
-    const std::string* expire_at;
-    int64_t count;                // the members' counts, summed
+    const std::string* key = nullptr;
+    const std::string* expire_at = nullptr;
+    int64_t count = 0;            // the members' counts, summed
     std::vector<size_t> members;  // indexes into the batch
     int slot = -1;                // cluster mode: the key's slot
     // Set by a redirect: where the next send goes (else the slot's master),
@@ -212,20 +188,22 @@ class RedisWindowCounter final : public WindowCounter {
   // on `conn`, answers the groups that got a total or a final error, and
   // appends those to send again (redirected, NOSCRIPT) to `again`:
   // QueuePipeline, then ReadPipeline.
-  void SendPipeline(Conn& conn, std::vector<Group>& groups,
+  void SendPipeline(RedisConnection& conn, std::vector<Group>& groups,
                     const std::vector<size_t>& ids, std::vector<Pending>& batch,
                     std::vector<size_t>* again);
   // Writes the calls of `ids` to `conn`; false (every one of them answered
   // with the error) when that fails.
-  bool QueuePipeline(Conn& conn, std::vector<Group>& groups,
+  bool QueuePipeline(RedisConnection& conn, std::vector<Group>& groups,
                      const std::vector<size_t>& ids,
                      std::vector<Pending>& batch);
   // Reads the replies of calls QueuePipeline wrote, in order.
-  void ReadPipeline(Conn& conn, std::vector<Group>& groups,
+  void ReadPipeline(RedisConnection& conn, std::vector<Group>& groups,
                     const std::vector<size_t>& ids, std::vector<Pending>& batch,
                     std::vector<size_t>* again);
   // I/O thread, cluster mode: the connection to `node`, made on first use.
-  Conn& NodeConn(const NodeAddress& node);
+  RedisConnection& NodeConn(const NodeAddress& node);
+  // I/O thread: PING on the serving connections (see Ping).
+  Status ProbeServing(SteadyTime deadline);
   // I/O thread, cluster mode: reads the slot map from a known master or a
   // seed (the first that answers) when it is stale and no backoff holds;
   // the old map stays in use when none answers.
@@ -238,11 +216,8 @@ class RedisWindowCounter final : public WindowCounter {
   void TakeExpiredLocked(SteadyTime now, std::vector<Pending>* expired);
 
   RedisOptions options_;
-  std::string config_error_;  // non-empty: the URL did not parse
-
-  std::mutex mu_;
-  std::condition_variable free_cv_;
-  std::vector<std::unique_ptr<Conn>> free_;  // guarded by mu_
+  std::string config_error_;          // non-empty: the URL did not parse
+  RedisConnectionSettings settings_;  // what every connection shares
 
   std::mutex batch_mu_;
   std::condition_variable batch_cv_;
@@ -254,21 +229,16 @@ class RedisWindowCounter final : public WindowCounter {
 
   // The I/O thread's own: its connections by node ("host:port"; one node
   // when not in a cluster), the slot map, and when to read it again.
-  std::unordered_map<std::string, std::unique_ptr<Conn>> nodes_;
+  std::unordered_map<std::string, std::unique_ptr<RedisConnection>> nodes_;
   SlotMap slot_map_;
   bool slot_map_stale_ = true;
   int slot_map_failures_ = 0;
   SteadyTime slot_map_retry_after_{};
-  std::minstd_rand jitter_;
 
   prometheus::Histogram& incr_duration_;
   prometheus::Counter& incr_errors_;
   prometheus::Histogram& ping_duration_;
   prometheus::Counter& ping_errors_;
-  prometheus::Histogram& pool_wait_;
-  prometheus::Counter& pool_wait_timeouts_;
-  prometheus::Gauge& idle_;
-  prometheus::Gauge& in_use_;
   prometheus::Gauge& queue_depth_;
   prometheus::Counter& rejected_full_;
   prometheus::Counter& rejected_expired_;

@@ -350,13 +350,20 @@ TEST_F(ClusterModeTest,
     killed_at = Clock::now();
     killed.store(true);
   }
+  ASSERT_TRUE(a.Ping().ok());
   ASSERT_EQ(kill(pid, SIGKILL), 0);
+  // Readiness asks every master on its serving connection: not ready while
+  // one is gone.
+  const bool unready = Eventually([&] { return !a.Ping().ok(); }, 2000);
 
   // The replica is promoted (node timeout 2 s, then the election).
   const bool promoted = Eventually(
       [&] { return cluster_.MasterOfSlot(slot) == replica->port; }, 20000);
   const double promoted_after = SecondsSince(killed_at);
   ASSERT_TRUE(promoted) << "the replica was not promoted";
+  EXPECT_TRUE(unready) << "readiness did not see the master go";
+  EXPECT_TRUE(Eventually([&] { return a.Ping().ok(); }, 5000))
+      << "readiness did not come back after the promotion";
   // Counting works again without a restart: wait for the first success
   // after the promotion.
   ASSERT_TRUE(Eventually(

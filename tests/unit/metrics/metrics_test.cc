@@ -27,7 +27,6 @@ TEST(MetricsTest, LabelValuesAreTheExportedSpellings) {
   EXPECT_STREQ(LabelValue(RedisOperation::kIncrWindow), "incr_window");
   EXPECT_STREQ(LabelValue(RedisOperation::kPing), "ping");
   EXPECT_STREQ(LabelValue(Pool::kPostgres), "postgres");
-  EXPECT_STREQ(LabelValue(Pool::kRedis), "redis");
   EXPECT_STREQ(LabelValue(PoolState::kIdle), "idle");
   EXPECT_STREQ(LabelValue(PoolState::kInUse), "in_use");
   EXPECT_STREQ(LabelValue(CacheResult::kHit), "hit");

@@ -46,7 +46,6 @@ class RedisCounterBoundsTest : public ::testing::Test {
     o.port = server_.port();
     o.connect_timeout = timeout;
     o.command_timeout = timeout;
-    o.pool_size = 1;
     o.max_queued = max_queued;
     return o;
   }
