@@ -50,11 +50,10 @@ int Serve(const Config& c) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto redis_options =
-      qs::ratelimit::RedisWindowCounter::ParseRedisUrl(c.redis_url);
-  if (!redis_options.ok()) return Fail(redis_options.error().internal);
-  redis_options.value().command_timeout = milliseconds(c.redis_timeout_ms);
-  redis_options.value().connect_timeout = milliseconds(c.redis_timeout_ms);
+  qs::ratelimit::RedisOptions redis_options =
+      qs::ratelimit::RedisWindowCounter::FromUrl(c.redis);
+  redis_options.command_timeout = milliseconds(c.redis_timeout_ms);
+  redis_options.connect_timeout = milliseconds(c.redis_timeout_ms);
 
   qs::metrics::Metrics metrics;
   qs::SystemClock clock;
@@ -79,7 +78,7 @@ int Serve(const Config& c) {
                                  cached_queries, &waits);
   if (c.status_cache_bytes > 0) listener.Start();
   qs::store::PgKeyStore keys(pool);
-  qs::ratelimit::RedisWindowCounter counter(redis_options.value(), metrics);
+  qs::ratelimit::RedisWindowCounter counter(redis_options, metrics);
   qs::ratelimit::HourlyLimiter limiter(counter, clock,
                                        c.rate_limit_failure_mode, metrics);
   qs::auth::AuthenticatorOptions auth_options;
@@ -97,10 +96,10 @@ int Serve(const Config& c) {
   // Declared before the workers so that it outlives their tasks, which hold
   // a request's in-flight mark.
   qs::http::Lifecycle lifecycle(&metrics.in_flight());
-  qs::WorkerPool workers(c.workers, kMaxQueuedRequests, &metrics.worker_pool_observer());
+  qs::WorkerPool workers(c.workers, kMaxQueuedRequests,
+                         &metrics.worker_pool_observer());
 
-  bool redis_decides =
-      c.rate_limit_failure_mode == qs::FailureMode::kClosed;
+  bool redis_decides = c.rate_limit_failure_mode == qs::FailureMode::kClosed;
   // Runs on the readiness thread, never on a request thread: each probe
   // waits at most its dependency's timeout.
   auto check = [&pool, &counter, &lifecycle, redis_decides] {

@@ -67,11 +67,14 @@ const std::vector<Setting>& Settings() {
       {"redis-url", "QS_REDIS_URL",
        [](const std::string& s, Config& c) {
          c.redis_url = s;
-         return s.rfind("redis://", 0) == 0 ||
-                s.rfind("redis-cluster://", 0) == 0;
+         Result<RedisUrl> parsed = ParseRedisUrl(s);
+         if (!parsed.ok()) return false;
+         c.redis = std::move(parsed).value();
+         return true;
        },
-       "a redis:// URL, or redis-cluster:// with the seed nodes of a Redis "
-       "Cluster"},
+       "redis://[[user]:password@]host[:port][/db], or "
+       "redis-cluster://[[user]:password@]host[:port][,host[:port]...] with "
+       "the seed nodes of a Redis Cluster (a password percent-encoded)"},
       {"rate-limit", "QS_RATE_LIMIT", IntSetting(&Config::rate_limit, 1, 10000),
        "an integer from 1 to 10000"},
       {"unauth-rate-limit", "QS_UNAUTH_RATE_LIMIT",

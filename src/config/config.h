@@ -10,6 +10,7 @@
 #include "common/failure_mode.h"
 #include "common/status.h"
 #include "config/flags.h"
+#include "config/redis_url.h"
 #include "log/log.h"
 
 namespace qs::config {
@@ -26,6 +27,8 @@ struct Config {
   HostPort admin_listen{"0.0.0.0", 9090};
   std::string database_url = "postgresql://localhost/querystatus";
   std::string redis_url = "redis://localhost:6379/0";
+  // redis_url, parsed (Load refuses a URL that does not parse).
+  RedisUrl redis = ParseRedisUrl("redis://localhost:6379/0").value();
   int32_t rate_limit = 5000;
   int32_t unauth_rate_limit = 1000;
   FailureMode rate_limit_failure_mode = FailureMode::kOpen;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "config/redis_url.h"
 
 struct redisReply;  // hiredis; kept out of this header
 
@@ -27,16 +28,8 @@ uint16_t Crc16(std::string_view data);
 // "{user1000}.followers" share a slot); otherwise the whole key is.
 int KeySlot(std::string_view key);
 
-// A node's client address.
-struct NodeAddress {
-  std::string host;
-  int port = 0;
-  bool operator==(const NodeAddress& o) const {
-    return port == o.port && host == o.host;
-  }
-  // "host:port", the key nodes are known by (and what logs show).
-  std::string ToString() const { return host + ":" + std::to_string(port); }
-};
+// A node's client address, as the settings name it.
+using NodeAddress = config::RedisNode;
 
 // Which master serves each slot. A slot no master serves (a map read while
 // the cluster is incomplete) has none.

@@ -22,8 +22,8 @@
 
 namespace qs::ratelimit {
 
-// Where and how to reach Redis. Build it with RedisWindowCounter::
-// ParseRedisUrl, then adjust the timeouts if needed.
+// Where and how to reach Redis. Build it with RedisWindowCounter::FromUrl
+// (or ParseRedisUrl), then adjust the timeouts if needed.
 struct RedisOptions {
   std::string url;  // as configured; may hold a password: never log it raw
   std::chrono::milliseconds connect_timeout{200};
@@ -98,12 +98,10 @@ struct RedisOptions {
 // would otherwise kill it); main does that.
 class RedisWindowCounter final : public WindowCounter {
  public:
-  // Accepts redis://[[user]:password@]host[:port][/db] and
-  // redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0] (seed
-  // nodes of a cluster); user and password may be percent-encoded, a host
-  // may be a bracketed IPv6 address. Defaults: port 6379, db 0. On failure,
-  // kInvalidArgument whose `internal` says what is wrong (never echoing the
-  // password) and whose `detail` is a short client-safe summary.
+  // The options of a Redis URL as the settings parsed it
+  // (config::ParseRedisUrl), with the default timeouts and queue bound.
+  static RedisOptions FromUrl(const config::RedisUrl& url);
+  // config::ParseRedisUrl, then FromUrl: errors as that function's.
   static Result<RedisOptions> ParseRedisUrl(std::string_view url);
 
   // If options.host is empty, options.url is parsed here; a URL that does not

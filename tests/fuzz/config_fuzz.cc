@@ -106,7 +106,19 @@ void CheckRanges(const Config& c) {
   QS_FUZZ_CHECK(ValidHostPort(c.listen), "listen host is an address");
   QS_FUZZ_CHECK(ValidHostPort(c.admin_listen), "admin host is an address");
   QS_FUZZ_CHECK(!c.database_url.empty(), "database URL set");
-  QS_FUZZ_CHECK(c.redis_url.rfind("redis://", 0) == 0, "redis URL is redis://");
+  QS_FUZZ_CHECK(c.redis_url.rfind("redis://", 0) == 0 ||
+                    c.redis_url.rfind("redis-cluster://", 0) == 0,
+                "redis URL is redis:// or redis-cluster://");
+  {
+    qs::Result<qs::config::RedisUrl> parsed =
+        qs::config::ParseRedisUrl(c.redis_url);
+    QS_FUZZ_CHECK(parsed.ok(), "the accepted redis URL parses");
+    const qs::config::RedisUrl& r = parsed.value();
+    QS_FUZZ_CHECK(c.redis.url == c.redis_url && c.redis.nodes == r.nodes &&
+                      c.redis.cluster == r.cluster && c.redis.db == r.db &&
+                      c.redis.user == r.user && c.redis.password == r.password,
+                  "the parsed redis URL is the one configured");
+  }
   QS_FUZZ_CHECK(c.rate_limit >= 1 && c.rate_limit <= 10000, "rate limit range");
   QS_FUZZ_CHECK(c.unauth_rate_limit >= 1 && c.unauth_rate_limit <= 10000,
                 "unauthenticated rate limit range");
