@@ -561,15 +561,24 @@ qs__redis_cluster_ok() {
   done <"$dir/nodes"
 }
 
-# Whether every master of the cluster of DIR has a replica attached: a
-# failover test needs one to promote.
+# Whether every master of the cluster of DIR has a replica attached and in
+# sync: a failover test needs one to promote, and a replica that has not
+# finished its first sync refuses to take over ("disconnected from master
+# for longer than allowed").
 qs__redis_cluster_replicated() {
   local dir="$1" port
   port="$(head -n 1 "$dir/nodes")"
   redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null | tr -d '\r' |
     awk '$3 ~ /master/ && $3 !~ /fail/ { m[$1] = 1 }
       $3 ~ /slave/ && $3 !~ /fail/ { r[$4] = 1 }
-      END { n = 0; for (id in m) { n++; if (!(id in r)) exit 1 } exit n == 0 }'
+      END { n = 0; for (id in m) { n++; if (!(id in r)) exit 1 } exit n == 0 }' ||
+    return 1
+  while read -r port; do
+    if redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n 1 | grep -qx slave; then
+      redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null | tr -d '\r' |
+        grep -qx 'master_link_status:up' || return 1
+    fi
+  done <"$dir/nodes"
 }
 
 # qs_redis_cluster_start DIR [MASTERS]: starts a Redis Cluster of MASTERS

@@ -293,21 +293,24 @@ TEST_F(ClusterModeTest, FollowsAskWhileItsSlotIsMigrating) {
 
 TEST_F(ClusterModeTest,
        KilledMasterFailsOverUnderLoadAndAFreshKeyGetsExactlyItsLimit) {
-  // A master with a live replica to promote.
+  // A master with a live replica in sync to promote (one that has not
+  // finished its first sync refuses to take over).
   std::vector<ClusterNode> nodes = cluster_.Nodes();
   const ClusterNode* victim = nullptr;
   const ClusterNode* replica = nullptr;
   for (const ClusterNode& m : nodes) {
     if (!m.master || m.failed || m.slots.empty()) continue;
     for (const ClusterNode& r : nodes) {
-      if (!r.master && !r.failed && r.master_id == m.id) {
+      if (!r.master && !r.failed && r.master_id == m.id &&
+          TestCluster::Cli(r.port, {"info", "replication"})
+                  .find("master_link_status:up") != std::string::npos) {
         victim = &m;
         replica = &r;
       }
     }
     if (victim != nullptr) break;
   }
-  ASSERT_NE(victim, nullptr) << "no master has a replica to promote";
+  ASSERT_NE(victim, nullptr) << "no master has a replica in sync to promote";
   const int slot = victim->FirstSlot();
   const int64_t ws = CurrentWindowStart();
   const std::string info = TestCluster::Cli(victim->port, {"info", "server"});
@@ -326,6 +329,18 @@ TEST_F(ClusterModeTest,
   Clock::time_point killed_at = Clock::now() + std::chrono::hours(1);
   std::atomic<bool> killed{false};
   std::vector<std::thread> load;
+  // Whichever way the test ends (an ASSERT returns early), the load stops
+  // and is joined before what it uses goes.
+  struct JoinLoad {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~JoinLoad() {
+      stop.store(true);
+      for (auto& th : threads) {
+        if (th.joinable()) th.join();
+      }
+    }
+  } join_load{stop, load};
   for (RedisWindowCounter* c : {&a, &b}) {
     for (int t = 0; t < 2; ++t) {
       load.emplace_back([&, c] {
