@@ -1,5 +1,7 @@
 #include "api/status_service.h"
 
+#include <unordered_map>
+
 #include "api/body_coding.h"
 #include "api/conditional.h"
 #include "api/pagination.h"
@@ -8,8 +10,6 @@
 #include "api/url_codec.h"
 #include "auth/bearer.h"
 #include "auth/token.h"
-
-#include <unordered_map>
 
 namespace qs::api {
 namespace {
@@ -323,10 +323,11 @@ void StatusService::StatusRead(std::shared_ptr<Flow> flow,
   // Modified, or an error to report (404 included): counted like any other
   // request, and answered from what was read.
   auto read = std::make_shared<Result<store::SnapshotPtr>>(std::move(snapshot));
-  limiter_.CheckAsync(kKeyScope, KeyBucket(who), who.rate_limit,
-                      [this, flow, who, read](Result<ratelimit::RateDecision> d) {
-                        Counted(flow, who, std::move(d), std::move(*read));
-                      });
+  limiter_.CheckAsync(
+      kKeyScope, KeyBucket(who), who.rate_limit,
+      [this, flow, who, read](Result<ratelimit::RateDecision> d) {
+        Counted(flow, who, std::move(d), std::move(*read));
+      });
 }
 
 void StatusService::Counted(std::shared_ptr<Flow> flow,
@@ -351,9 +352,10 @@ void StatusService::Counted(std::shared_ptr<Flow> flow,
   // page is large enough to belong on a worker.
   if (!RenderHere(*read, flow->coding)) {
     auto snapshot = read->value();
-    bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, snapshot] {
-      Respond(flow, std::move(flow->reply), snapshot);
-    }));
+    bool queued =
+        flow->blocking->TrySubmit(FlowTask(flow, [this, flow, snapshot] {
+          Respond(flow, std::move(flow->reply), snapshot);
+        }));
     if (!queued) {
       flow->reply.error = Error::Unavailable("worker queue full");
       flow->reply.rate.reset();
@@ -402,8 +404,9 @@ bool StatusService::TryHold(const std::shared_ptr<Flow>& flow,
     flow->query_topic = "q:" + flow->request.schedule_id;
     flow->license_topic = "l:" + std::to_string(who.license_id);
     RowRange range = EffectiveRange(flow->request);
-    flow->group = std::to_string(who.license_id) + ' ' + std::to_string(range.first) +
-                  ' ' + std::to_string(range.last) + ' ' +
+    flow->group = std::to_string(who.license_id) + ' ' +
+                  std::to_string(range.first) + ' ' +
+                  std::to_string(range.last) + ' ' +
                   std::string(EncodingName(flow->coding)) + ' ' +
                   flow->request.schedule_id;
     flow->until = now + std::chrono::seconds(flow->wait_seconds);
@@ -445,7 +448,8 @@ void StatusService::Wake(std::vector<std::shared_ptr<HeldRequest>> woken,
   for (auto& held : woken) {
     auto flow = std::static_pointer_cast<Flow>(std::move(held));
     if (why == WakeReason::kClientGone) {
-      StatusReply reply = ErrorReply(Error::Unavailable("client gone while held"));
+      StatusReply reply =
+          ErrorReply(Error::Unavailable("client gone while held"));
       reply.client_gone = true;
       reply.license_id = flow->who.license_id;
       flow->done(std::move(reply));
@@ -477,7 +481,8 @@ void StatusService::ResumeGroup(std::vector<std::shared_ptr<Flow>> flows) {
   }
   // One read for the group, on a worker: a change wakes every request held
   // for the page at once, and they must not each read it.
-  auto group = std::make_shared<std::vector<std::shared_ptr<Flow>>>(std::move(flows));
+  auto group =
+      std::make_shared<std::vector<std::shared_ptr<Flow>>>(std::move(flows));
   Task task;
   task.run = [this, group, lookup, big_cached] {
     Result<store::SnapshotPtr> snapshot =
@@ -493,10 +498,14 @@ void StatusService::ResumeGroup(std::vector<std::shared_ptr<Flow>> flows) {
       flow->done(std::move(reply));
     }
   };
-  task.drop = [fail] { fail("request dropped before it ran: deadline passed"); };
+  task.drop = [fail] {
+    fail("request dropped before it ran: deadline passed");
+  };
   task.deadline = group->front()->call.deadline;
-  for (auto& flow : *group) task.deadline = std::max(task.deadline, flow->call.deadline);
-  if (!group->front()->blocking->TrySubmit(std::move(task))) fail("worker queue full");
+  for (auto& flow : *group)
+    task.deadline = std::max(task.deadline, flow->call.deadline);
+  if (!group->front()->blocking->TrySubmit(std::move(task)))
+    fail("worker queue full");
 }
 
 PageLinks StatusService::LinksFor(const Flow& flow,
@@ -508,11 +517,16 @@ PageLinks StatusService::LinksFor(const Flow& flow,
 StatusView StatusService::ViewFor(const Flow& flow,
                                   const store::StatusSnapshot& s,
                                   const PageLinks& links) {
-  return StatusView{flow.call.request_id, flow.request.schedule_id,
-                    s.status,             s.queries_ready,
-                    s.queries_total,      s.tasks_scheduled,
-                    s.tasks_running,      s.total_rows,
-                    s.rows_json,          &links};
+  return StatusView{flow.call.request_id,
+                    flow.request.schedule_id,
+                    s.status,
+                    s.queries_ready,
+                    s.queries_total,
+                    s.tasks_scheduled,
+                    s.tasks_running,
+                    s.total_rows,
+                    s.rows_json,
+                    &links};
 }
 
 const std::string& StatusService::EtagOf(const Flow& flow,
@@ -533,8 +547,7 @@ void StatusService::Respond(std::shared_ptr<Flow> flow, StatusReply reply,
   const store::StatusSnapshot& s = *snapshot.value();
   PageLinks links = LinksFor(*flow, s);
   StatusView view = ViewFor(*flow, s, links);
-  CodedBody body =
-      RenderCodedBody(view, s, flow->coding);
+  CodedBody body = RenderCodedBody(view, s, flow->coding);
   metrics_.CountBody(body.coding, body.bytes.size(), body.identity_size,
                      body.compressed);
   reply.body = std::move(body.bytes);

@@ -39,7 +39,7 @@ struct StatusCall {
   // The Accept-Encoding field value (several fields joined with ", "), or
   // nullopt when the request has none.
   std::optional<std::string> accept_encoding;
-  std::string client_address;                // resolved through trusted proxies
+  std::string client_address;  // resolved through trusted proxies
   std::string request_id;
   // When the edge gives up on the request (its deadline); work not started
   // by then is dropped rather than run.

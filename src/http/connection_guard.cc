@@ -299,10 +299,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // With mu_ held, after BeforeSendLocked: writes as much of `bytes` as
   // the socket takes now, without blocking; how many bytes went, or -1 when
-  // the socket failed or is gone (the client left, or we shut it down). Under mu_ the descriptor is
-  // still this connection's: Pistache closes it only after OnDisconnected,
-  // which waits for mu_. Nothing else writes to it meanwhile: one answer is
-  // outstanding at a time, and a kick is an empty write.
+  // the socket failed or is gone (the client left, or we shut it down). Under
+  // mu_ the descriptor is still this connection's: Pistache closes it only
+  // after OnDisconnected, which waits for mu_. Nothing else writes to it
+  // meanwhile: one answer is outstanding at a time, and a kick is an empty
+  // write.
   ssize_t SendNowLocked(const std::string& bytes) {
     if (closed_ || shut_) return -1;
     size_t done = 0;

@@ -7,8 +7,8 @@
 #include "api/status_json.h"
 #include "api/url_codec.h"
 #include "common/json_string.h"
-#include "http/connection_guard.h"
 #include "http/client_address.h"
+#include "http/connection_guard.h"
 #include "http/error_mapping.h"
 #include "http/pistache_util.h"
 #include "http/request_id.h"
@@ -57,11 +57,9 @@ class Responder {
     std::string remaining = std::to_string(rate.remaining);
     ex.reply.SetHeader("X-RateLimit-Limit", limit);
     ex.reply.SetHeader("X-RateLimit-Remaining", remaining);
-    ex.reply.SetHeader("RateLimit-Policy",
-              "\"hourly\";q=" + limit + ";w=3600");
-    ex.reply.SetHeader("RateLimit",
-              "\"hourly\";r=" + remaining +
-                  ";t=" + std::to_string(rate.reset_seconds));
+    ex.reply.SetHeader("RateLimit-Policy", "\"hourly\";q=" + limit + ";w=3600");
+    ex.reply.SetHeader("RateLimit", "\"hourly\";r=" + remaining + ";t=" +
+                                        std::to_string(rate.reset_seconds));
   }
 
   // Sends and records the request in the metrics and the access log, as
@@ -243,8 +241,7 @@ class Handler final : public GuardedHandler {
     }
     if (request.method == "OPTIONS") {
       Responder::CommonHeaders(*ex);
-      ex->reply.SetHeader("Access-Control-Allow-Methods",
-                "GET, OPTIONS");
+      ex->reply.SetHeader("Access-Control-Allow-Methods", "GET, OPTIONS");
       ex->reply.SetHeader("Access-Control-Allow-Headers",
                           "Authorization, If-None-Match, Prefer");
       ex->reply.SetHeader("Access-Control-Max-Age", "86400");
@@ -296,10 +293,9 @@ class Handler final : public GuardedHandler {
   void Refuse(const FrameError& error, const std::string& client,
               Reply reply) override {
     Shared& s = *shared_;
-    auto ex = std::make_shared<Exchange>(
-        Exchange{std::move(reply), NewRequestId(), "OTHER", "malformed",
-                 std::chrono::steady_clock::now(),
-                 Lifecycle::InFlight(&s.lifecycle)});
+    auto ex = std::make_shared<Exchange>(Exchange{
+        std::move(reply), NewRequestId(), "OTHER", "malformed",
+        std::chrono::steady_clock::now(), Lifecycle::InFlight(&s.lifecycle)});
     Responder::CommonHeaders(*ex);
     Done(*ex, error.status,
          EdgeProblemBody(error.status, error.title, error.detail,

@@ -235,7 +235,8 @@ void Metrics::SyncLogFigures() const {
   std::lock_guard<std::mutex> lock(log_sync_mu_);
   const uint64_t dropped = log::DroppedLines();
   if (dropped > log_dropped_reported_) {
-    log_dropped_->Increment(static_cast<double>(dropped - log_dropped_reported_));
+    log_dropped_->Increment(
+        static_cast<double>(dropped - log_dropped_reported_));
     log_dropped_reported_ = dropped;
   }
   log_queued_bytes_->Set(static_cast<double>(log::QueuedBytes()));

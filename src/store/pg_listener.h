@@ -20,9 +20,9 @@ namespace qs::store {
 // `heartbeat` keeps the cache marked live. When the connection breaks the
 // cache is switched off (direct reads) until a new connection is listening;
 // reconnects back off from 100 ms to 2 s. An optional ChangeListener hears
-// every notification after the cache, and the feed going up and down. Speaks libpq directly, as the
-// pool does (see PgConnection): a libpqxx statement on a connection that
-// breaks during the call leaks its result.
+// every notification after the cache, and the feed going up and down. Speaks
+// libpq directly, as the pool does (see PgConnection): a libpqxx statement on a
+// connection that breaks during the call leaks its result.
 class PgListener {
  public:
   static constexpr char kChannel[] = "querystatus_changes";

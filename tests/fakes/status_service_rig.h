@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
+#include <string>
 #include <utility>
 
 #include "api/status_service.h"
@@ -32,6 +34,15 @@ class StatusServiceRig : public ::testing::Test {
         service_(authenticator_, limiter_, queries_, metrics_,
                  std::move(options), &waits_) {
     waits_.SetSink(&service_);
+  }
+
+  // A key of license 3 (the license every query of the fakes has).
+  void AddKey(const std::string& token, int64_t key_id, int32_t rate_limit) {
+    store::KeyRecord k;
+    k.key_id = key_id;
+    k.license_id = 3;
+    k.key_rate_limit = rate_limit;
+    keys_.Add(token, k);
   }
 
   FakeClock clock_;

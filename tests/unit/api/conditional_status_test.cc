@@ -18,11 +18,7 @@ constexpr int32_t kKeyLimit = 3;
 class ConditionalStatusTest : public qs::testing::StatusServiceRig {
  protected:
   ConditionalStatusTest() : StatusServiceRig({5, ""}) {
-    store::KeyRecord k;
-    k.key_id = 7;
-    k.license_id = 3;
-    k.key_rate_limit = kKeyLimit;
-    keys_.Add(token_, k);
+    AddKey(token_, 7, kKeyLimit);
     queries_.cached = true;  // everything answers inline
     Running(1);
   }

@@ -45,11 +45,7 @@ class AnswerSlot {
 class HeldStatusTest : public qs::testing::StatusServiceRig {
  protected:
   HeldStatusTest() : StatusServiceRig({5, "", kMaxWait}) {
-    store::KeyRecord k;
-    k.key_id = 7;
-    k.license_id = 3;
-    k.key_rate_limit = kKeyLimit;
-    keys_.Add(token_, k);
+    AddKey(token_, 7, kKeyLimit);
     queries_.cached = true;
     Running(1);
     waits_.FeedUp();
@@ -265,11 +261,7 @@ TEST_F(HeldStatusTest, RequestsWokenForOnePageAreAnsweredFromOneRead) {
   std::string tag = CurrentTag();
   // Two keys of the license, two held requests each.
   const std::string other = auth::NewToken();
-  store::KeyRecord k;
-  k.key_id = 8;
-  k.license_id = 3;
-  k.key_rate_limit = kKeyLimit;
-  keys_.Add(other, k);
+  AddKey(other, 8, kKeyLimit);
   std::vector<std::shared_ptr<AnswerSlot>> held;
   held.push_back(Send(tag, "wait=10"));
   held.push_back(Send(tag, "wait=10"));

@@ -20,11 +20,7 @@ using qs::testing::Unzstd;
 class StatusCodingTest : public qs::testing::StatusServiceRig {
  protected:
   StatusCodingTest() : StatusServiceRig({5, ""}) {
-    store::KeyRecord k;
-    k.key_id = 7;
-    k.license_id = 3;
-    k.key_rate_limit = 1000;
-    keys_.Add(token_, k);
+    AddKey(token_, 7, 1000);
     queries_.cached = true;  // one snapshot, served again and again
     Page(3000);
   }

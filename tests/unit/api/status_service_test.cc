@@ -58,11 +58,7 @@ struct Answer {
 class StatusServiceTest : public qs::testing::StatusServiceRig {
  protected:
   StatusServiceTest() : StatusServiceRig({kAddressBudget, ""}) {
-    store::KeyRecord k;
-    k.key_id = 7;
-    k.license_id = 3;
-    k.key_rate_limit = 100;
-    keys_.Add(valid_, k);
+    AddKey(valid_, 7, 100);
   }
 
   static StatusCall Call(const std::string& token,
@@ -183,12 +179,8 @@ TEST_F(StatusServiceTest, CachedValidKeyIsServedFromAnAddressOverItsBudget) {
 }
 
 TEST_F(StatusServiceTest, OverLimitKeyIsRefusedWithoutACount) {
-  store::KeyRecord k;
-  k.key_id = 8;
-  k.license_id = 3;
-  k.key_rate_limit = 2;
   const std::string token = auth::NewToken();
-  keys_.Add(token, k);
+  AddKey(token, 8, 2);
   queries_.cached = true;
   std::vector<std::optional<ErrorCode>> codes;
   for (int i = 0; i < 10; ++i) {
