@@ -209,10 +209,13 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   if (auto cached = authenticator_.TryCached(token)) {
     return Authenticated(flow, std::move(*cached));
   }
-  if (RefusedAddressFromMemory(flow)) return;
-  bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, token] {
+  // A key this instance has served before (its cache entry has expired)
+  // is looked up even so: a spent address must not lock a real key out.
+  const bool seen = authenticator_.SeenKey(token);
+  if (!seen && RefusedAddressFromMemory(flow)) return;
+  bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, token, seen] {
     // The budget may have run out while the task waited for a worker.
-    if (RefusedAddressFromMemory(flow)) return;
+    if (!seen && RefusedAddressFromMemory(flow)) return;
     Authenticated(flow, authenticator_.Authenticate(token));
   }));
   if (!queued) {

@@ -21,12 +21,17 @@ bool Authenticator::TtlCache<V>::Find(const std::string& hash,
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(hash);
   if (it == entries_.end()) return false;
-  if (now - it->second.fetched >= ttl_) {
-    entries_.erase(it);
-    return false;
-  }
+  // An expired entry stays until a full cache sweeps it: Held still tells
+  // that the key was seen.
+  if (now - it->second.fetched >= ttl_) return false;
   *out = it->second.value;
   return true;
+}
+
+template <typename V>
+bool Authenticator::TtlCache<V>::Held(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.count(hash) > 0;
 }
 
 template <typename V>
@@ -88,6 +93,11 @@ std::optional<Result<Principal>> Authenticator::TryCached(
     return Unknown();
   }
   return std::nullopt;
+}
+
+bool Authenticator::SeenKey(std::string_view token) {
+  if (!IsIssuedToken(token)) return false;
+  return keys_cache_.Held(Sha256Hex(token));
 }
 
 Result<Principal> Authenticator::Authenticate(std::string_view token) {

@@ -52,6 +52,10 @@ class Authenticator {
   // a cached key, a cached unknown token); nullopt when only the store can
   // tell. Never blocks on I/O.
   std::optional<Result<Principal>> TryCached(std::string_view token);
+  // Whether `token` is a key this instance has looked up and still holds in
+  // its key cache, fresh or past its TTL (an expired entry stays until a
+  // full cache sweeps it). A guessed token never is. Never blocks on I/O.
+  bool SeenKey(std::string_view token);
 
   // How many entries each cache holds (for tests).
   size_t cached_keys() { return keys_cache_.size(); }
@@ -69,6 +73,8 @@ class Authenticator {
         : ttl_(ttl), max_entries_(max_entries) {}
     bool Find(const std::string& hash,
               std::chrono::steady_clock::time_point now, V* out);
+    // Whether an entry for `hash` is held, fresh or expired.
+    bool Held(const std::string& hash);
     void Insert(const std::string& hash, V value,
                 std::chrono::steady_clock::time_point now);
     size_t size();

@@ -217,6 +217,36 @@ TEST_F(StatusServiceTest, StatusIsReadOnlyOnceTheKeyCountAnswers) {
   EXPECT_EQ(a->times, 1);
 }
 
+TEST_F(StatusServiceTest, AKeySeenBeforeIsLookedUpFromASpentAddressOnceItsCacheExpired) {
+  auto first = Handle(Call(valid_), executor_);
+  executor_.RunAll();
+  executor_.RunAll();
+  ASSERT_TRUE(first->reply);
+  ASSERT_FALSE(first->reply->error);
+  for (int i = 0; i <= kAddressBudget; ++i) {
+    Handle(Call(auth::NewToken()), executor_);
+    executor_.RunAll();
+  }
+  ASSERT_TRUE(limiter_.RememberedDenial(metrics::RateScope::kAddress,
+                                        std::string("a:") + kAddress,
+                                        kAddressBudget));
+  // Past the key cache's TTL (5 s): the key must be looked up again, and
+  // the spent address must not stop that.
+  clock_.Advance(std::chrono::milliseconds(6000));
+  const int lookups = keys_.calls();
+  auto again = Handle(Call(valid_), executor_);
+  executor_.RunAll();
+  executor_.RunAll();
+  ASSERT_TRUE(again->reply);
+  EXPECT_FALSE(again->reply->error) << "a real key was locked out";
+  EXPECT_EQ(keys_.calls(), lookups + 1);
+  // A token never seen is still refused from memory, with no lookup.
+  auto guess = Handle(Call(auth::NewToken()), executor_);
+  ASSERT_TRUE(guess->reply);
+  EXPECT_EQ(Code(*guess), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(keys_.calls(), lookups + 1);
+}
+
 TEST_F(StatusServiceTest, RefusedCredentialWaitsForTheAddressCount) {
   counter_.Hold(true);
   auto a = Handle(Call("qsk_test_token"), executor_);
