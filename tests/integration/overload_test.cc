@@ -6,6 +6,8 @@
 // goes to loopback only.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -145,7 +147,12 @@ TEST_F(OverloadTest, RandomTokenFloodFromOneAddressCostsFewKeyLookups) {
   EXPECT_GT(flood.sent, 1000) << "the flood did not run";
   EXPECT_LT(lookups, kBudget + flood.sent / 100.0);
   EXPECT_GE(flood.status_429, flood.sent - kBudget - flood.sent / 100);
-  EXPECT_LT(p99_flood, 50.0);
+  // ThreadSanitizer makes every request several times dearer (the poll's
+  // p99 alone goes from about 3 ms to 8-17 ms), and the flood's with it:
+  // starvation, what this guards against, is seconds.
+  const bool sanitized =
+      getenv("ASAN_OPTIONS") != nullptr || getenv("TSAN_OPTIONS") != nullptr;
+  EXPECT_LT(p99_flood, sanitized ? 250.0 : 50.0);
 }
 
 TEST_F(OverloadTest, PausedRedisIsDecidedWithinItsTimeoutWithBoundedMemory) {
