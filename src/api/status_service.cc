@@ -79,7 +79,8 @@ struct StatusService::Flow : HeldRequest {
   // Preference-Applied's value: wait_seconds once the request was held.
   int applied = 0;
   bool done_wrapped = false;
-  // Who is calling, kept for the answer after a wake.
+  // Who is calling: set when the status is read (ReadStatus), and kept
+  // for the answer after a wake.
   auth::Principal who;
   // What was left of the call's deadline when it was parked: a woken
   // request gets as long again for its answer.
@@ -213,11 +214,12 @@ void StatusService::HandleAsync(StatusCall call, Executor& blocking,
   // is looked up even so: a spent address must not lock a real key out.
   const bool seen = authenticator_.SeenKey(token);
   if (!seen && RefusedAddressFromMemory(flow)) return;
-  bool queued = flow->blocking->TrySubmit(FlowTask(flow, [this, flow, token, seen] {
-    // The budget may have run out while the task waited for a worker.
-    if (!seen && RefusedAddressFromMemory(flow)) return;
-    Authenticated(flow, authenticator_.Authenticate(token));
-  }));
+  bool queued =
+      flow->blocking->TrySubmit(FlowTask(flow, [this, flow, token, seen] {
+        // The budget may have run out while the task waited for a worker.
+        if (!seen && RefusedAddressFromMemory(flow)) return;
+        Authenticated(flow, authenticator_.Authenticate(token));
+      }));
   if (!queued) {
     flow->done(ErrorReply(Error::Unavailable("worker queue full")));
   }
@@ -286,30 +288,59 @@ store::StatusLookup StatusService::LookupFor(const Flow& flow,
 
 void StatusService::ReadStatus(std::shared_ptr<Flow> flow,
                                const auth::Principal& who, bool counted) {
+  flow->who = who;
+  ReadForAll({std::move(flow)}, counted);
+}
+
+void StatusService::ReadForAll(std::vector<std::shared_ptr<Flow>> flows,
+                               bool counted) {
   // 6. The status and the page: from memory when cached and small enough to
-  // render here; otherwise on a blocking thread. A large cached page is
-  // still rendered on a worker, from the snapshot already found rather than
-  // by a second lookup.
-  store::StatusLookup lookup = LookupFor(*flow, who);
+  // render here; otherwise on a blocking thread, once for all of `flows`
+  // (they share one lookup). A large cached page is still rendered on a
+  // worker, from the snapshot already found rather than by a second lookup.
+  const std::shared_ptr<Flow>& first = flows.front();
+  store::StatusLookup lookup = LookupFor(*first, first->who);
   store::SnapshotPtr big_cached;
   if (auto cached = queries_.TryReadCached(lookup)) {
-    if (RenderHere(*cached, flow->coding)) {
-      return StatusRead(flow, who, counted, std::move(*cached));
+    if (RenderHere(*cached, first->coding)) {
+      for (auto& flow : flows) StatusRead(flow, flow->who, counted, *cached);
+      return;
     }
     big_cached = cached->value();
   }
-  bool queued = flow->blocking->TrySubmit(
-      FlowTask(flow, [this, flow, who, counted, lookup, big_cached] {
-        StatusRead(flow, who, counted,
-                   big_cached ? Result<store::SnapshotPtr>(big_cached)
-                              : queries_.ReadStatus(lookup));
-      }));
-  if (!queued) {
-    StatusReply reply;
-    reply.error = Error::Unavailable("worker queue full");
-    reply.credential_given = true;
-    reply.license_id = who.license_id;
-    flow->done(std::move(reply));
+  auto group =
+      std::make_shared<std::vector<std::shared_ptr<Flow>>>(std::move(flows));
+  Task task;
+  task.run = [this, group, counted, lookup, big_cached] {
+    Result<store::SnapshotPtr> snapshot =
+        big_cached ? Result<store::SnapshotPtr>(big_cached)
+                   : queries_.ReadStatus(lookup);
+    for (auto& flow : *group) StatusRead(flow, flow->who, counted, snapshot);
+  };
+  auto fail = [group](const char* why) {
+    for (auto& flow : *group) {
+      StatusReply reply = ErrorReply(Error::Unavailable(why));
+      reply.license_id = flow->who.license_id;
+      reply.client_gone = flow->call.client_gone && flow->call.client_gone();
+      flow->done(std::move(reply));
+    }
+  };
+  task.drop = [fail] {
+    fail("request dropped before it ran: deadline passed or client gone");
+  };
+  // Dropped only when it is too late, or nobody is left, for all of them.
+  task.deadline = first->call.deadline;
+  for (auto& flow : *group) {
+    task.deadline = std::max(task.deadline, flow->call.deadline);
+  }
+  task.client_gone = [group] {
+    for (auto& flow : *group) {
+      if (!flow->call.client_gone || !flow->call.client_gone()) return false;
+    }
+    return true;
+  };
+  if (!group->front()->blocking->TrySubmit(std::move(task))) {
+    fail("worker queue full");
   }
 }
 
@@ -402,7 +433,6 @@ bool StatusService::TryHold(const std::shared_ptr<Flow>& flow,
   if (!flow->done_wrapped) {
     // First hold: what the wait room needs, and an answer that, whichever
     // thread gives it, says the wait was applied.
-    flow->who = who;
     flow->key = KeyBucket(who);
     flow->query_topic = "q:" + flow->request.schedule_id;
     flow->license_topic = "l:" + std::to_string(who.license_id);
@@ -465,50 +495,11 @@ void StatusService::Wake(std::vector<std::shared_ptr<HeldRequest>> woken,
     flow->may_hold = why == WakeReason::kChange;
     flow->observe_wake = why == WakeReason::kChange;
     flow->noticed = noticed;
-    std::string group = flow->group;
-    groups[group].push_back(std::move(flow));
+    groups[flow->group].push_back(std::move(flow));
   }
-  for (auto& [group, flows] : groups) ResumeGroup(std::move(flows));
-}
-
-void StatusService::ResumeGroup(std::vector<std::shared_ptr<Flow>> flows) {
-  const std::shared_ptr<Flow>& first = flows.front();
-  store::StatusLookup lookup = LookupFor(*first, first->who);
-  store::SnapshotPtr big_cached;
-  if (auto cached = queries_.TryReadCached(lookup)) {
-    if (RenderHere(*cached, first->coding)) {
-      for (auto& flow : flows) StatusRead(flow, flow->who, false, *cached);
-      return;
-    }
-    big_cached = cached->value();
-  }
-  // One read for the group, on a worker: a change wakes every request held
-  // for the page at once, and they must not each read it.
-  auto group =
-      std::make_shared<std::vector<std::shared_ptr<Flow>>>(std::move(flows));
-  Task task;
-  task.run = [this, group, lookup, big_cached] {
-    Result<store::SnapshotPtr> snapshot =
-        big_cached ? Result<store::SnapshotPtr>(big_cached)
-                   : queries_.ReadStatus(lookup);
-    for (auto& flow : *group) StatusRead(flow, flow->who, false, snapshot);
-  };
-  auto fail = [group](const char* why) {
-    for (auto& flow : *group) {
-      StatusReply reply = ErrorReply(Error::Unavailable(why));
-      reply.license_id = flow->who.license_id;
-      reply.client_gone = flow->call.client_gone && flow->call.client_gone();
-      flow->done(std::move(reply));
-    }
-  };
-  task.drop = [fail] {
-    fail("request dropped before it ran: deadline passed");
-  };
-  task.deadline = group->front()->call.deadline;
-  for (auto& flow : *group)
-    task.deadline = std::max(task.deadline, flow->call.deadline);
-  if (!group->front()->blocking->TrySubmit(std::move(task)))
-    fail("worker queue full");
+  // One read per page: a change wakes every request held for it at once,
+  // and they must not each read it.
+  for (auto& [group, flows] : groups) ReadForAll(std::move(flows), false);
 }
 
 PageLinks StatusService::LinksFor(const Flow& flow,

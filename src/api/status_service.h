@@ -163,6 +163,9 @@ class StatusService final : public WakeSink {
   // `counted` is passed on.
   void ReadStatus(std::shared_ptr<Flow> flow, const auth::Principal& who,
                   bool counted);
+  // ReadStatus for requests of one lookup (each with its `who` set): one
+  // read answers them all.
+  void ReadForAll(std::vector<std::shared_ptr<Flow>> flows, bool counted);
   // `counted`: the request is already counted (flow->reply holds the rate);
   // otherwise it is a conditional request to decide.
   void StatusRead(std::shared_ptr<Flow> flow, const auth::Principal& who,
@@ -186,8 +189,6 @@ class StatusService final : public WakeSink {
   // Parks the request in the wait room; false when it was not taken (then
   // the caller answers it).
   bool TryHold(const std::shared_ptr<Flow>& flow, const auth::Principal& who);
-  // Answers a group of woken requests for one page from one read.
-  void ResumeGroup(std::vector<std::shared_ptr<Flow>> flows);
 
   auth::Authenticator& authenticator_;
   ratelimit::HourlyLimiter& limiter_;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -43,6 +44,15 @@ class StatusServiceRig : public ::testing::Test {
     k.license_id = 3;
     k.key_rate_limit = rate_limit;
     keys_.Add(token, k);
+  }
+
+  // "q1" reads as RUNNING with `ready` of 10 queries ready from now on.
+  void Running(int32_t ready) {
+    auto s = std::make_shared<store::StatusSnapshot>();
+    s->status = QueryStatusCode::kRunning;
+    s->queries_ready = ready;
+    s->queries_total = 10;
+    queries_.Set(s);
   }
 
   FakeClock clock_;

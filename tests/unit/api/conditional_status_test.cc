@@ -23,14 +23,6 @@ class ConditionalStatusTest : public qs::testing::StatusServiceRig {
     Running(1);
   }
 
-  void Running(int32_t ready) {
-    auto s = std::make_shared<store::StatusSnapshot>();
-    s->status = QueryStatusCode::kRunning;
-    s->queries_ready = ready;
-    s->queries_total = 10;
-    queries_.Set(s);
-  }
-
   StatusReply Get(std::optional<std::string> if_none_match = std::nullopt,
                   const std::string& request_id = "req",
                   const std::string& json = R"({"schedule_id":"q1"})") {

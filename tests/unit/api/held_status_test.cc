@@ -51,14 +51,6 @@ class HeldStatusTest : public qs::testing::StatusServiceRig {
     waits_.FeedUp();
   }
 
-  void Running(int32_t ready) {
-    auto s = std::make_shared<store::StatusSnapshot>();
-    s->status = QueryStatusCode::kRunning;
-    s->queries_ready = ready;
-    s->queries_total = 10;
-    queries_.Set(s);
-  }
-
   // Sends a request; its answer lands in the returned slot whenever it is
   // given (at once, or when the request is woken).
   // `tweak` changes the call before it is sent (another key, a client that
